@@ -1,0 +1,120 @@
+package dev.berth.lxc;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The cgroups this process was in before it ever started a container, and the way back to them.
+ *
+ * <p>liblxc's daemonized start creates {@code lxc.monitor.<name>} and moves the <em>calling</em>
+ * process into it before forking the monitor. Left there, the caller would sit in a cgroup it does not
+ * own, and the monitor could not remove that cgroup when the container stops (EBUSY): one
+ * {@code lxc.monitor.*} directory leaked per start. So after every start the caller moves itself back.
+ */
+final class CallerCgroups {
+
+    private static final Path PROC_CGROUP = Path.of("/proc/self/cgroup");
+    private static final Path PROC_MOUNTINFO = Path.of("/proc/self/mountinfo");
+
+    /** {@code cgroup.procs} files of the cgroups to return to, one per hierarchy. */
+    private final List<Path> homes;
+
+    private CallerCgroups(List<Path> homes) {
+        this.homes = homes;
+    }
+
+    /** Records where this process is now; call before the first container start. */
+    static CallerCgroups capture() {
+        try {
+            Map<String, Path> mounts = cgroupMounts(Files.readAllLines(PROC_MOUNTINFO, StandardCharsets.UTF_8));
+            List<Path> homes = new ArrayList<>();
+            for (String line : Files.readAllLines(PROC_CGROUP, StandardCharsets.UTF_8)) {
+                // "4:memory:/process_api/x", "9:name=systemd:/", "0::/"
+                String[] parts = line.split(":", 3);
+                if (parts.length != 3) {
+                    continue;
+                }
+                Path mount = mounts.get(parts[1]);
+                if (mount != null) {
+                    homes.add(mount.resolve(parts[2].substring(1)).resolve("cgroup.procs"));
+                }
+            }
+            return new CallerCgroups(List.copyOf(homes));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read this process's cgroups", e);
+        }
+    }
+
+    /** Moves this whole process back into its recorded cgroups. */
+    void restore() {
+        byte[] pid = Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII);
+        for (Path procs : homes) {
+            try {
+                Files.write(procs, pid);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot move back into " + procs.getParent()
+                        + " after starting a container", e);
+            }
+        }
+    }
+
+    /** The hierarchies this process is in that differ from the recorded ones (for tests and diagnostics). */
+    List<String> strayHierarchies() {
+        CallerCgroups now = capture();
+        List<String> stray = new ArrayList<>();
+        for (Path home : now.homes) {
+            if (!homes.contains(home)) {
+                stray.add(home.getParent().toString());
+            }
+        }
+        return stray;
+    }
+
+    /**
+     * Maps each hierarchy's key as {@code /proc/self/cgroup} spells it ({@code memory},
+     * {@code cpu,cpuacct}, {@code name=systemd}, {@code ""} for cgroup2) to its mount point.
+     */
+    static Map<String, Path> cgroupMounts(List<String> mountinfo) {
+        Map<String, Path> mounts = new HashMap<>();
+        for (String line : mountinfo) {
+            // 35 25 0:30 / /sys/fs/cgroup/memory rw,relatime shared:14 - cgroup cgroup rw,memory
+            int dash = line.indexOf(" - ");
+            if (dash < 0) {
+                continue;
+            }
+            String[] before = line.substring(0, dash).split(" ");
+            String[] after = line.substring(dash + 3).split(" ");
+            if (before.length < 5 || after.length < 3 || !before[3].equals("/")) {
+                continue; // only whole-hierarchy mounts
+            }
+            Path mountPoint = Path.of(before[4]);
+            if (after[0].equals("cgroup2")) {
+                mounts.putIfAbsent("", mountPoint);
+            } else if (after[0].equals("cgroup")) {
+                List<String> keys = new ArrayList<>();
+                for (String option : after[2].split(",")) {
+                    if (option.startsWith("name=") || isController(option)) {
+                        keys.add(option);
+                    }
+                }
+                mounts.putIfAbsent(String.join(",", keys), mountPoint);
+            }
+        }
+        return mounts;
+    }
+
+    private static boolean isController(String option) {
+        return switch (option) {
+            case "rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children", "xattr",
+                 "noprefix", "cpuset_v2_mode", "favordynmods" -> false;
+            default -> !option.contains("=");
+        };
+    }
+}

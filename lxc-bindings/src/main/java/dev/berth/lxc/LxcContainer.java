@@ -1,0 +1,782 @@
+package dev.berth.lxc;
+
+import static dev.berth.lxc.ffm.Layouts.LXC_ATTACH_OPTIONS;
+import static dev.berth.lxc.ffm.Layouts.LXC_SNAPSHOT;
+
+import dev.berth.lxc.ffm.Layouts;
+import dev.berth.lxc.ffm.Liblxc;
+import dev.berth.lxc.ffm.Liblxc.Sig;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One liblxc container handle ({@code struct lxc_container *}), opened with {@link Lxc#open} and
+ * released with {@link #close()} ({@code lxc_container_put}).
+ *
+ * <p><b>Threads.</b> A handle has one owner. Its methods take a lock, so a handle shared by mistake
+ * serialises rather than corrupting liblxc's state, but the intended use is one handle per thread:
+ * different handles, to the same or to different containers, may be used from any number of threads
+ * at once (liblxc guards each container with its own locks).
+ *
+ * <p><b>Starting.</b> {@link #start()} uses liblxc's daemonized start: liblxc forks from the calling
+ * process and the fork becomes the container's monitor. liblxc moves the caller into the monitor's
+ * cgroups first; the bindings move it straight back, so the JVM's cgroups are unchanged and liblxc can
+ * remove {@code lxc.monitor.<name>} when the container stops. Starts are serialised process-wide for
+ * that reason (about 20 ms each for a busybox container). {@code want_close_all_fds} keeps the JVM's
+ * file descriptors out of the monitor.
+ *
+ * <p><b>Errors.</b> Every failure is an {@link LxcException} carrying the ERROR lines liblxc wrote to
+ * this container's log file ({@code <lxcpath>/<name>/lxc.log}) during the failed call.
+ */
+public final class LxcContainer implements AutoCloseable {
+
+    private static final String LOG_FILE = "lxc.log";
+    private static final int ATTACH_DEFAULT = 0x0000FFFF;
+    private static final int ATTACH_CLEAR_ENV = 1;
+    private static final long DETECT_PERSONALITY = -1L;
+    private static final int CLONE_KEEPNAME = 1;
+    private static final int CLONE_KEEPMACADDR = 1 << 1;
+    private static final int CLONE_SNAPSHOT = 1 << 2;
+    private static final int CREATE_QUIET = 1;
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    /** Where this process lives; every start moves it back there (see {@link CallerCgroups}). */
+    private static final CallerCgroups HOME = CallerCgroups.capture();
+    /** Starts are serialised so that a start never forks its monitor while another has just moved the process home. */
+    private static final ReentrantLock START_LOCK = new ReentrantLock();
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Path lxcpath;
+    private String name;
+    private MemorySegment handle;
+
+    LxcContainer(String name, Path lxcpath, MemorySegment handle) {
+        this.name = name;
+        this.lxcpath = lxcpath;
+        this.handle = Liblxc.containerAt(handle);
+        if (isDefined()) {
+            attachLog();
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path lxcpath() {
+        return lxcpath;
+    }
+
+    /** The container's directory, {@code <lxcpath>/<name>}. */
+    public Path directory() {
+        return lxcpath.resolve(name);
+    }
+
+    /** This container's liblxc log file. */
+    public Path logFile() {
+        return directory().resolve(LOG_FILE);
+    }
+
+    public boolean isDefined() {
+        return callBool("is_defined");
+    }
+
+    public boolean isRunning() {
+        return callBool("is_running");
+    }
+
+    public LxcState state() {
+        return LxcState.parse(callString("state"));
+    }
+
+    /** The host pid of the container's init, or empty when it is not running. */
+    public OptionalInt initPid() {
+        int pid = callInt("init_pid");
+        return pid > 0 ? OptionalInt.of(pid) : OptionalInt.empty();
+    }
+
+    // ---- create, clone, rename, destroy ----
+
+    /**
+     * Creates the container by running an LXC template ({@code busybox}, {@code download}, ...) with
+     * the configuration set on this handle so far plus the host's defaults, into a {@code dir} rootfs.
+     */
+    public void create(String template, List<String> templateArgs) {
+        requireNotDefined();
+        withLog("create", true, (arena) -> {
+            MemorySegment argv = Liblxc.cStringArray(arena, templateArgs);
+            return (boolean) Sig.CREATE.handle().invokeExact(fn("create"), handle,
+                    arena.allocateFrom(template), MemorySegment.NULL, MemorySegment.NULL, CREATE_QUIET, argv);
+        });
+    }
+
+    /**
+     * Defines the container around an existing root filesystem, with the configuration set on this
+     * handle so far. The container owns {@code rootfs} from now on: {@link #destroy()} deletes it.
+     */
+    public void createFromRootfs(Path rootfs) {
+        requireNotDefined();
+        if (!Files.isDirectory(rootfs)) {
+            throw new IllegalArgumentException("rootfs " + rootfs + " is not a directory");
+        }
+        setConfigItem("lxc.rootfs.path", "dir:" + rootfs.toAbsolutePath());
+        withLog("create", true, (arena) -> (boolean) Sig.CREATE.handle().invokeExact(fn("create"), handle,
+                MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, 0, MemorySegment.NULL));
+    }
+
+    /**
+     * Clones this stopped container as {@code newName}. With {@link CloneOptions#snapshot()} the new
+     * rootfs is an overlayfs layer over this one (copy-on-write); otherwise a full copy.
+     *
+     * @return a handle on the new container, owned by the caller
+     */
+    public LxcContainer cloneTo(String newName, CloneOptions options) {
+        Lxc.validateName(newName);
+        Path targetPath = options.lxcpath() == null ? lxcpath : options.lxcpath();
+        int flags = (options.snapshot() ? CLONE_SNAPSHOT : 0) | (options.keepName() ? CLONE_KEEPNAME : 0)
+                | (options.keepMac() ? CLONE_KEEPMACADDR : 0);
+        lock.lock();
+        try (Arena arena = Arena.ofConfined(); LogMark mark = LogMark.of(logFile())) {
+            requireDefined("clone");
+            if (isRunning()) {
+                throw new LxcException.AlreadyRunning(name, "clone");
+            }
+            if (Files.exists(targetPath.resolve(newName).resolve("config"))) {
+                throw new LxcException.AlreadyDefined(newName);
+            }
+            MemorySegment created = (MemorySegment) Sig.CLONE.handle().invokeExact(fn("clone"), handle,
+                    arena.allocateFrom(newName), arena.allocateFrom(targetPath.toString()), flags,
+                    Liblxc.cString(arena, options.backingStore()), MemorySegment.NULL, 0L, MemorySegment.NULL);
+            if (created.equals(MemorySegment.NULL)) {
+                throw new LxcException.OperationFailed(name, "clone to " + newName, mark.errors(errorString()));
+            }
+            return new LxcContainer(newName, targetPath, created);
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Renames this stopped container (its directory, config and rootfs path follow). */
+    public void rename(String newName) {
+        Lxc.validateName(newName);
+        requireStopped("rename");
+        withLog("rename to " + newName, false,
+                (arena) -> (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("rename"), handle, arena.allocateFrom(newName)));
+        // liblxc leaves the old handle describing the old name: take a fresh one for the new name.
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment renamed = (MemorySegment) Liblxc.LXC_CONTAINER_NEW.invokeExact(
+                    arena.allocateFrom(newName), arena.allocateFrom(lxcpath.toString()));
+            if (renamed.equals(MemorySegment.NULL)) {
+                throw new LxcException.OperationFailed(newName, "open after rename", List.of());
+            }
+            int ignored = (int) Liblxc.LXC_CONTAINER_PUT.invokeExact(handle);
+            handle = Liblxc.containerAt(renamed);
+            name = newName;
+            attachLog();
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Destroys this stopped container, its snapshots and its rootfs. */
+    public void destroy() {
+        requireStopped("destroy");
+        // destroy_with_snapshots fails outright when there is no snapshot directory.
+        String function = snapshots().isEmpty() ? "destroy" : "destroy_with_snapshots";
+        withLog("destroy", false, (arena) -> (boolean) Sig.BOOL_C.handle().invokeExact(fn(function), handle));
+    }
+
+    // ---- run state ----
+
+    /**
+     * Starts the container daemonized and returns once liblxc reports it RUNNING.
+     *
+     * @throws LxcException.StartFailed with liblxc's explanation when it does not start
+     */
+    public void start() {
+        lock.lock();
+        try (LogMark mark = LogMark.of(logFile())) {
+            requireDefined("start");
+            if (isRunning()) {
+                throw new LxcException.AlreadyRunning(name, "start");
+            }
+            boolean daemonize = (boolean) Sig.BOOL_C_BOOL.handle().invokeExact(fn("want_daemonize"), handle, true);
+            boolean closeFds = (boolean) Sig.BOOL_C_BOOL.handle().invokeExact(fn("want_close_all_fds"), handle, true);
+            if (!daemonize || !closeFds) {
+                throw new LxcException.StartFailed(name, List.of("liblxc refused daemonized start options"));
+            }
+            boolean started;
+            START_LOCK.lock();
+            try {
+                started = (boolean) Sig.BOOL_C_INT_PTR.handle().invokeExact(fn("start"), handle, 0, MemorySegment.NULL);
+            } finally {
+                HOME.restore();
+                START_LOCK.unlock();
+            }
+            if (!started) {
+                throw new LxcException.StartFailed(name, mark.errors(errorString()));
+            }
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Kills the container (SIGKILL to its init) and waits until it is STOPPED. */
+    public void stop() {
+        requireRunningOrFrozen("stop");
+        withLog("stop", false, (arena) -> (boolean) Sig.BOOL_C.handle().invokeExact(fn("stop"), handle));
+        waitFor(LxcState.STOPPED, STOP_TIMEOUT);
+    }
+
+    /**
+     * Asks the container's init to shut down cleanly (its halt signal) and waits for it.
+     *
+     * @throws LxcException.Timeout if it has not stopped within {@code timeout}; it is left running
+     */
+    public void shutdown(Duration timeout) {
+        requireRunningOrFrozen("shut down");
+        int seconds = seconds(timeout);
+        lock.lock();
+        try {
+            boolean stopped = (boolean) Sig.BOOL_C_INT.handle().invokeExact(fn("shutdown"), handle, seconds);
+            if (!stopped) {
+                throw new LxcException.Timeout(name, "did not shut down within " + timeout.toMillis() + " ms");
+            }
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void freeze() {
+        requireRunningOrFrozen("freeze");
+        withLog("freeze", false, (arena) -> (boolean) Sig.BOOL_C.handle().invokeExact(fn("freeze"), handle));
+    }
+
+    public void unfreeze() {
+        requireRunningOrFrozen("unfreeze");
+        withLog("unfreeze", false, (arena) -> (boolean) Sig.BOOL_C.handle().invokeExact(fn("unfreeze"), handle));
+    }
+
+    /**
+     * Waits until the container is in {@code state}, through liblxc's state monitor (no polling).
+     * liblxc counts in whole seconds, so {@code timeout} is rounded up.
+     *
+     * @throws LxcException.Timeout if it is not in that state in time
+     */
+    public void waitFor(LxcState state, Duration timeout) {
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            boolean reached = (boolean) Sig.BOOL_C_PTR_INT.handle().invokeExact(fn("wait"), handle,
+                    arena.allocateFrom(state.name()), seconds(timeout));
+            if (!reached) {
+                throw new LxcException.Timeout(name, "not " + state + " within " + timeout.toMillis() + " ms (now "
+                        + state() + ")");
+            }
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- configuration ----
+
+    /**
+     * The value of a config item ({@code ""} when unset). A key that holds a list
+     * ({@code lxc.mount.entry}) gives one value per line.
+     */
+    public String configItem(String key) {
+        String value = readSized("get_config_item", key, true);
+        return value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
+    }
+
+    /** The config keys under {@code prefix} ({@code "lxc.net.0"}), or every key for {@code null}. */
+    public List<String> configKeys(String prefix) {
+        String keys = readSized("get_keys", prefix, true);
+        return keys.isEmpty() ? List.of() : List.of(keys.split("\n"));
+    }
+
+    /** Sets a config item on this handle; {@link #saveConfig()} writes it to the container's config. */
+    public void setConfigItem(String key, String value) {
+        lock.lock();
+        try (Arena arena = Arena.ofConfined(); LogMark mark = LogMark.of(logFile())) {
+            boolean ok = (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(fn("set_config_item"), handle,
+                    arena.allocateFrom(key), arena.allocateFrom(value));
+            if (!ok) {
+                throw new LxcException.ConfigRejected(name, key, value, mark.errors(errorString()));
+            }
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sets several config items in order. */
+    public void setConfigItems(Map<String, String> items) {
+        items.forEach(this::setConfigItem);
+    }
+
+    /**
+     * Clears a config item, or every item under a prefix such as {@code lxc.net}, on this handle.
+     *
+     * @return whether liblxc cleared anything (it answers false for an unknown key and for one with no value)
+     */
+    public boolean clearConfigItem(String key) {
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            return (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("clear_config_item"), handle,
+                    arena.allocateFrom(key));
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes this handle's configuration to the container's config file. */
+    public void saveConfig() {
+        requireDefined("save the config of");
+        withLog("save config", false,
+                (arena) -> (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("save_config"), handle, MemorySegment.NULL));
+    }
+
+    // ---- network ----
+
+    /** The network interfaces inside the running container. */
+    public List<String> interfaces() {
+        requireRunningOrFrozen("list interfaces of");
+        lock.lock();
+        try {
+            MemorySegment names = (MemorySegment) Sig.PTR_C.handle().invokeExact(fn("get_interfaces"), handle);
+            return Liblxc.takeStringArray(names);
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The addresses inside the running container.
+     *
+     * @param iface  one interface, or null for all
+     * @param family {@code "inet"}, {@code "inet6"}, or null for both
+     */
+    public List<InetAddress> ipAddresses(String iface, String family) {
+        requireRunningOrFrozen("list addresses of");
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ips = (MemorySegment) Sig.PTR_C_PTR_PTR_INT.handle().invokeExact(fn("get_ips"), handle,
+                    Liblxc.cString(arena, iface), Liblxc.cString(arena, family), 0);
+            List<InetAddress> addresses = new ArrayList<>();
+            for (String ip : Liblxc.takeStringArray(ips)) {
+                addresses.add(InetAddress.ofLiteral(ip));
+            }
+            return addresses;
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- running commands ----
+
+    /** Runs a command inside the running container and collects its output. */
+    public ExecResult run(LxcCommand command) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exitCode = run(command, out, err);
+        return new ExecResult(exitCode, out.toByteArray(), err.toByteArray());
+    }
+
+    /**
+     * Runs a command inside the running container, streaming its output as it comes.
+     *
+     * @return its exit status, or 128 + the signal number when a signal killed it
+     */
+    public int run(LxcCommand command, OutputStream stdout, OutputStream stderr) {
+        requireRunningOrFrozen("run a command in");
+        try (Arena arena = Arena.ofConfined(); Pipe in = Pipe.open(); Pipe out = Pipe.open(); Pipe err = Pipe.open();
+             LogMark mark = LogMark.of(logFile())) {
+            MemorySegment options = attachOptions(arena, command, in.readFd(), out.writeFd(), err.writeFd());
+            Thread feeder = Thread.ofPlatform().name("lxc-stdin-" + name).start(() -> in.feed(command.stdin()));
+            Thread outPump = Thread.ofPlatform().name("lxc-stdout-" + name).start(() -> out.drainTo(stdout));
+            Thread errPump = Thread.ofPlatform().name("lxc-stderr-" + name).start(() -> err.drainTo(stderr));
+            int status;
+            lock.lock();
+            try {
+                status = (int) Sig.INT_C_PTR_PTR_PTR.handle().invokeExact(fn("attach_run_wait"), handle, options,
+                        arena.allocateFrom(command.argv().getFirst()), Liblxc.cStringArray(arena, command.argv()));
+            } finally {
+                lock.unlock();
+                // The command's copies of the write ends are gone with it; ours go now so the pumps see EOF.
+                out.closeWrite();
+                err.closeWrite();
+            }
+            outPump.join();
+            errPump.join();
+            feeder.join();
+            if (status < 0) {
+                throw new LxcException.OperationFailed(name, "run " + command.argv(), mark.errors(errorString()));
+            }
+            return decodeWaitStatus(status);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LxcException.OperationFailed(name, "run " + command.argv() + " (interrupted)", List.of());
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        }
+    }
+
+    private static MemorySegment attachOptions(Arena arena, LxcCommand command, int stdinFd, int stdoutFd, int stderrFd) {
+        MemorySegment options = arena.allocate(LXC_ATTACH_OPTIONS);
+        set(options, "attach_flags", ATTACH_DEFAULT);
+        set(options, "namespaces", -1);
+        LXC_ATTACH_OPTIONS.varHandle(PathElement.groupElement("personality")).set(options, 0L, DETECT_PERSONALITY);
+        setPointer(options, "initial_cwd", Liblxc.cString(arena, command.cwd()));
+        set(options, "uid", command.uid());
+        set(options, "gid", command.gid());
+        set(options, "env_policy", ATTACH_CLEAR_ENV);
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", LxcCommand.DEFAULT_PATH);
+        env.putAll(command.env());
+        List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        setPointer(options, "extra_env_vars", Liblxc.cStringArray(arena, envList));
+        setPointer(options, "extra_keep_env", MemorySegment.NULL);
+        set(options, "stdin_fd", stdinFd);
+        set(options, "stdout_fd", stdoutFd);
+        set(options, "stderr_fd", stderrFd);
+        set(options, "log_fd", Liblxc.NO_FD);
+        setPointer(options, "lsm_label", MemorySegment.NULL);
+        return options;
+    }
+
+    private static void set(MemorySegment options, String field, int value) {
+        LXC_ATTACH_OPTIONS.varHandle(PathElement.groupElement(field)).set(options, 0L, value);
+    }
+
+    private static void setPointer(MemorySegment options, String field, MemorySegment value) {
+        LXC_ATTACH_OPTIONS.varHandle(PathElement.groupElement(field)).set(options, 0L, value);
+    }
+
+    /** The hierarchies in which this JVM is not where it started (empty when starts left it clean). */
+    static List<String> callerCgroupDrift() {
+        return HOME.strayHierarchies();
+    }
+
+    static int decodeWaitStatus(int status) {
+        int signal = status & 0x7f;
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+    }
+
+    // ---- snapshots ----
+
+    /** Snapshots this container (copy-on-write where the storage allows) and returns the snapshot's name. */
+    public String snapshot() {
+        requireDefined("snapshot");
+        lock.lock();
+        try (LogMark mark = LogMark.of(logFile())) {
+            int index = (int) Sig.INT_C_PTR.handle().invokeExact(fn("snapshot"), handle, MemorySegment.NULL);
+            if (index < 0) {
+                throw new LxcException.OperationFailed(name, "snapshot", mark.errors(errorString()));
+            }
+            return "snap" + index;
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public List<LxcSnapshot> snapshots() {
+        requireDefined("list snapshots of");
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(Layouts.C_POINTER);
+            int count = (int) Sig.INT_C_PTR.handle().invokeExact(fn("snapshot_list"), handle, out);
+            if (count < 0) {
+                throw new LxcException.OperationFailed(name, "list snapshots", List.of());
+            }
+            MemorySegment array = out.get(Layouts.C_POINTER, 0);
+            if (count == 0) {
+                return List.of();
+            }
+            array = array.reinterpret(LXC_SNAPSHOT.byteSize() * count);
+            List<LxcSnapshot> snapshots = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                MemorySegment snap = array.asSlice(i * LXC_SNAPSHOT.byteSize(), LXC_SNAPSHOT);
+                snapshots.add(new LxcSnapshot(
+                        Liblxc.string(pointer(snap, "name")),
+                        Liblxc.string(pointer(snap, "timestamp")),
+                        Path.of(Liblxc.string(pointer(snap, "lxcpath")))));
+                Sig.VOID_PTR.handle().invokeExact(pointer(snap, "free"), snap);
+            }
+            Liblxc.free(array);
+            return snapshots;
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Restores snapshot {@code snapshot} over this stopped container. liblxc replaces the rootfs and
+     * config; the snapshot itself stays.
+     */
+    public void restoreSnapshot(String snapshot) {
+        requireStopped("restore a snapshot of");
+        withLog("restore snapshot " + snapshot, false, (arena) -> (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(
+                fn("snapshot_restore"), handle, arena.allocateFrom(snapshot), arena.allocateFrom(name)));
+    }
+
+    /** Makes a new container {@code newName} from snapshot {@code snapshot} of this one. */
+    public void restoreSnapshotAs(String snapshot, String newName) {
+        Lxc.validateName(newName);
+        requireDefined("restore a snapshot of");
+        withLog("restore snapshot " + snapshot + " as " + newName, false,
+                (arena) -> (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(fn("snapshot_restore"), handle,
+                        arena.allocateFrom(snapshot), arena.allocateFrom(newName)));
+    }
+
+    public void destroySnapshot(String snapshot) {
+        requireDefined("delete a snapshot of");
+        withLog("delete snapshot " + snapshot, false, (arena) -> (boolean) Sig.BOOL_C_PTR.handle().invokeExact(
+                fn("snapshot_destroy"), handle, arena.allocateFrom(snapshot)));
+    }
+
+    // ---- cgroups ----
+
+    /** Reads a cgroup file of the running container, such as {@code memory.limit_in_bytes}. */
+    public String cgroupItem(String key) {
+        requireRunningOrFrozen("read cgroup " + key + " of");
+        return readSized("get_cgroup_item", key, false);
+    }
+
+    /** Writes a cgroup file of the running container, such as {@code memory.limit_in_bytes}. */
+    public void setCgroupItem(String key, String value) {
+        requireRunningOrFrozen("set cgroup " + key + " of");
+        withLog("set cgroup " + key + " = " + value, false, (arena) -> (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(
+                fn("set_cgroup_item"), handle, arena.allocateFrom(key), arena.allocateFrom(value)));
+    }
+
+    /** Memory the running container uses now, in bytes, from whichever cgroup layout the host has. */
+    public long memoryUsage() {
+        return Long.parseLong(cgroupItem(CgroupLayout.host().memoryUsageKey()).trim());
+    }
+
+    /** The container's memory limit in bytes; {@link Long#MAX_VALUE} when unlimited. */
+    public long memoryLimit() {
+        String value = cgroupItem(CgroupLayout.host().memoryLimitKey()).trim();
+        return CgroupLayout.parseLimit(value);
+    }
+
+    /** Sets the running container's memory limit, in bytes. */
+    public void setMemoryLimit(long bytes) {
+        setCgroupItem(CgroupLayout.host().memoryLimitKey(), Long.toString(bytes));
+    }
+
+    // ---- lifetime ----
+
+    /** Releases the handle ({@code lxc_container_put}); safe to call twice. The container itself is untouched. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (handle != null) {
+                int ignored = (int) Liblxc.LXC_CONTAINER_PUT.invokeExact(handle);
+                handle = null;
+            }
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LxcContainer[" + name + " in " + lxcpath + "]";
+    }
+
+    // ---- internals ----
+
+    @FunctionalInterface
+    private interface NativeBool {
+        boolean call(Arena arena) throws Throwable;
+    }
+
+    /** Runs a bool-returning liblxc call under the lock; on false, throws with what liblxc logged. */
+    private void withLog(String operation, boolean creating, NativeBool call) {
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            if (creating) {
+                Files.createDirectories(directory());
+                attachLog();
+            }
+            try (LogMark mark = LogMark.of(logFile())) {
+                if (!call.call(arena)) {
+                    throw new LxcException.OperationFailed(name, operation, mark.errors(errorString()));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** liblxc's size-query-then-fill idiom: {@code int f(c, key, char *retv, int inlen)}. */
+    private String readSized(String function, String key, boolean config) {
+        lock.lock();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cKey = Liblxc.cString(arena, key);
+            MemorySegment target = fn(function);
+            int length = (int) Sig.INT_C_PTR_PTR_INT.handle().invokeExact(target, handle, cKey, MemorySegment.NULL, 0);
+            if (length < 0) {
+                if (config) {
+                    throw new LxcException.ConfigRejected(name, key, null, List.of("unknown or unreadable key"));
+                }
+                throw new LxcException.OperationFailed(name, "read " + key, List.of());
+            }
+            MemorySegment buffer = arena.allocate(length + 1L);
+            int read = (int) Sig.INT_C_PTR_PTR_INT.handle().invokeExact(target, handle, cKey, buffer, length + 1);
+            if (read < 0) {
+                throw new LxcException.OperationFailed(name, "read " + key, List.of());
+            }
+            return buffer.getString(0);
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Points liblxc's log for this handle at the container's own log file. */
+    private void attachLog() {
+        try (Arena arena = Arena.ofConfined()) {
+            boolean ok = (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(fn("set_config_item"), handle,
+                    arena.allocateFrom("lxc.log.file"), arena.allocateFrom(logFile().toString()));
+            if (!ok) {
+                throw new LxcException.ConfigRejected(name, "lxc.log.file", logFile().toString(), List.of());
+            }
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        }
+    }
+
+    private String errorString() {
+        String error = Liblxc.string((MemorySegment) Liblxc.containerField(live(), "error_string"));
+        return error == null || error.isBlank() ? null : error;
+    }
+
+    private MemorySegment fn(String function) {
+        return Liblxc.function(live(), function);
+    }
+
+    private MemorySegment live() {
+        MemorySegment h = handle;
+        if (h == null) {
+            throw new IllegalStateException(this + " is closed");
+        }
+        return h;
+    }
+
+    private boolean callBool(String function) {
+        lock.lock();
+        try {
+            return (boolean) Sig.BOOL_C.handle().invokeExact(fn(function), handle);
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int callInt(String function) {
+        lock.lock();
+        try {
+            return (int) Sig.INT_C.handle().invokeExact(fn(function), handle);
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String callString(String function) {
+        lock.lock();
+        try {
+            return Liblxc.string((MemorySegment) Sig.PTR_C.handle().invokeExact(fn(function), handle));
+        } catch (Throwable t) {
+            throw Liblxc.rethrow(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static MemorySegment pointer(MemorySegment struct, String field) {
+        return (MemorySegment) LXC_SNAPSHOT.varHandle(PathElement.groupElement(field)).get(struct, 0L);
+    }
+
+    private void requireDefined(String operation) {
+        if (!isDefined()) {
+            throw new LxcException.NotDefined(name, operation);
+        }
+    }
+
+    private void requireNotDefined() {
+        if (isDefined()) {
+            throw new LxcException.AlreadyDefined(name);
+        }
+    }
+
+    private void requireStopped(String operation) {
+        requireDefined(operation);
+        if (isRunning()) {
+            throw new LxcException.AlreadyRunning(name, operation);
+        }
+    }
+
+    private void requireRunningOrFrozen(String operation) {
+        requireDefined(operation);
+        if (!isRunning()) {
+            throw new LxcException.NotRunning(name, operation);
+        }
+    }
+
+    private static int seconds(Duration timeout) {
+        if (timeout.isNegative()) {
+            return -1;
+        }
+        long millis = timeout.toMillis();
+        return (int) Math.min(Integer.MAX_VALUE, (millis + 999) / 1000);
+    }
+}

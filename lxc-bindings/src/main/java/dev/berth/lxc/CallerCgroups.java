@@ -25,9 +25,12 @@ final class CallerCgroups {
 
     /** {@code cgroup.procs} files of the cgroups to return to, one per hierarchy. */
     private final List<Path> homes;
+    /** The mount point of each hierarchy. */
+    private final List<Path> roots;
 
-    private CallerCgroups(List<Path> homes) {
+    private CallerCgroups(List<Path> homes, List<Path> roots) {
         this.homes = homes;
+        this.roots = roots;
     }
 
     /** Records where this process is now; call before the first container start. */
@@ -35,6 +38,7 @@ final class CallerCgroups {
         try {
             Map<String, Path> mounts = cgroupMounts(Files.readAllLines(PROC_MOUNTINFO, StandardCharsets.UTF_8));
             List<Path> homes = new ArrayList<>();
+            List<Path> roots = new ArrayList<>();
             for (String line : Files.readAllLines(PROC_CGROUP, StandardCharsets.UTF_8)) {
                 // "4:memory:/process_api/x", "9:name=systemd:/", "0::/"
                 String[] parts = line.split(":", 3);
@@ -44,9 +48,10 @@ final class CallerCgroups {
                 Path mount = mounts.get(parts[1]);
                 if (mount != null) {
                     homes.add(mount.resolve(parts[2].substring(1)).resolve("cgroup.procs"));
+                    roots.add(mount);
                 }
             }
-            return new CallerCgroups(List.copyOf(homes));
+            return new CallerCgroups(List.copyOf(homes), List.copyOf(roots));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read this process's cgroups", e);
         }
@@ -61,6 +66,21 @@ final class CallerCgroups {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot move back into " + procs.getParent()
                         + " after starting a container", e);
+            }
+        }
+    }
+
+    /**
+     * Removes the {@code lxc.monitor.<container>} cgroups of a start that failed. The aborting monitor
+     * tries this itself, but while the caller is still inside them (liblxc returns only after the
+     * abort), so it fails with EBUSY. The monitor may still be leaving them too: retry briefly.
+     */
+    void removeMonitorCgroups(String container) {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        for (Path root : roots) {
+            Path dir = root.resolve("lxc.monitor." + container);
+            while (Files.isDirectory(dir) && !dir.toFile().delete() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
             }
         }
     }

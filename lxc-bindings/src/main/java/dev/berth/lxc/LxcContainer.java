@@ -164,7 +164,10 @@ public final class LxcContainer implements AutoCloseable {
             if (created.equals(MemorySegment.NULL)) {
                 throw new LxcException.OperationFailed(name, "clone to " + newName, mark.errors(errorString()));
             }
-            return new LxcContainer(newName, targetPath, created);
+            // The handle clone returns keeps the rootfs path with its "dir:" prefix, which liblxc 5.0's
+            // start then fails to open: take a fresh handle that reads the saved config instead.
+            int ignored = (int) Liblxc.LXC_CONTAINER_PUT.invokeExact(created);
+            return Lxc.open(newName, targetPath);
         } catch (Throwable t) {
             throw Liblxc.rethrow(t);
         } finally {
@@ -233,6 +236,7 @@ public final class LxcContainer implements AutoCloseable {
                 START_LOCK.unlock();
             }
             if (!started) {
+                HOME.removeMonitorCgroups(name);
                 throw new LxcException.StartFailed(name, mark.errors(errorString()));
             }
         } catch (Throwable t) {

@@ -1,6 +1,10 @@
 package dev.berth.lxc;
 
 import dev.berth.testing.LxcSandbox;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /** Makes busybox system containers in a sandbox through the bindings under test. */
@@ -14,7 +18,21 @@ final class Busybox {
         LxcContainer container = Lxc.open(sandbox.name(base), sandbox.lxcpath());
         container.setConfigItems(LxcSandbox.busyboxConfig());
         container.create("busybox", List.of());
+        withoutDhcp(container);
         return container;
+    }
+
+    /**
+     * The busybox template's rcS runs udhcpc, which flushes the address LXC configured and then asks
+     * for DHCP forever; Berth's addresses come from LXC's own network config, so it goes.
+     */
+    static void withoutDhcp(LxcContainer container) {
+        Path rcs = container.directory().resolve("rootfs/etc/init.d/rcS");
+        try {
+            Files.writeString(rcs, Files.readString(rcs).replace("/bin/udhcpc", ""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** A running busybox container. */

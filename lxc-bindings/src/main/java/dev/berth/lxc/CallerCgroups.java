@@ -11,12 +11,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The cgroups this process was in before it ever started a container, and the way back to them.
+ * The cgroups this process was in at start-up, and the hierarchies' mount points.
  *
- * <p>liblxc's daemonized start creates {@code lxc.monitor.<name>} and moves the <em>calling</em>
- * process into it before forking the monitor. Left there, the caller would sit in a cgroup it does not
- * own, and the monitor could not remove that cgroup when the container stops (EBUSY): one
- * {@code lxc.monitor.*} directory leaked per start. So after every start the caller moves itself back.
+ * <p>liblxc's daemonized start moves its <em>calling</em> process into {@code lxc.monitor.<name>}
+ * before forking the monitor; that is why starts run in {@code berth-forkstart}, and why tests check
+ * that this JVM never strays from where it began.
  */
 final class CallerCgroups {
 
@@ -33,7 +32,7 @@ final class CallerCgroups {
         this.roots = roots;
     }
 
-    /** Records where this process is now; call before the first container start. */
+    /** Records where this process is now. */
     static CallerCgroups capture() {
         try {
             Map<String, Path> mounts = cgroupMounts(Files.readAllLines(PROC_MOUNTINFO, StandardCharsets.UTF_8));
@@ -57,23 +56,10 @@ final class CallerCgroups {
         }
     }
 
-    /** Moves this whole process back into its recorded cgroups. */
-    void restore() {
-        byte[] pid = Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII);
-        for (Path procs : homes) {
-            try {
-                Files.write(procs, pid);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot move back into " + procs.getParent()
-                        + " after starting a container", e);
-            }
-        }
-    }
-
     /**
      * Removes the {@code lxc.monitor.<container>} cgroups of a start that failed. The aborting monitor
-     * tries this itself, but while the caller is still inside them (liblxc returns only after the
-     * abort), so it fails with EBUSY. The monitor may still be leaving them too: retry briefly.
+     * tries this itself, but while the start helper is still inside them (liblxc returns only after
+     * the abort), so it fails with EBUSY. The helper and monitor may still be leaving: retry briefly.
      */
     void removeMonitorCgroups(String container) {
         long deadline = System.nanoTime() + 2_000_000_000L;

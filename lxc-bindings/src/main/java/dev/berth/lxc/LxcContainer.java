@@ -33,12 +33,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * different handles, to the same or to different containers, may be used from any number of threads
  * at once (liblxc guards each container with its own locks).
  *
- * <p><b>Starting.</b> {@link #start()} uses liblxc's daemonized start: liblxc forks from the calling
- * process and the fork becomes the container's monitor. liblxc moves the caller into the monitor's
- * cgroups first; the bindings move it straight back, so the JVM's cgroups are unchanged and liblxc can
- * remove {@code lxc.monitor.<name>} when the container stops. Starts are serialised process-wide for
- * that reason (about 20 ms each for a busybox container). {@code want_close_all_fds} keeps the JVM's
- * file descriptors out of the monitor.
+ * <p><b>Starting.</b> {@link #start()} starts the container as its saved config describes, from a
+ * small helper process ({@code berth-forkstart}, LXD's "forkstart" idea): liblxc's daemonized start
+ * forks its caller to make the container's monitor and moves the caller into the monitor's cgroups,
+ * which must happen to a few-kilobyte helper, not to the JVM. The JVM's cgroups and file descriptors
+ * are never touched, and liblxc removes {@code lxc.monitor.<name>} when the container stops.
  *
  * <p><b>Errors.</b> Every failure is an {@link LxcException} carrying the ERROR lines liblxc wrote to
  * this container's log file ({@code <lxcpath>/<name>/lxc.log}) during the failed call.
@@ -54,10 +53,8 @@ public final class LxcContainer implements AutoCloseable {
     private static final int CLONE_SNAPSHOT = 1 << 2;
     private static final int CREATE_QUIET = 1;
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    /** Where this process lives; every start moves it back there (see {@link CallerCgroups}). */
-    private static final CallerCgroups HOME = CallerCgroups.capture();
-    /** Starts are serialised so that a start never forks its monitor while another has just moved the process home. */
-    private static final ReentrantLock START_LOCK = new ReentrantLock();
+    /** This JVM's cgroups at start-up; starting containers must never change them. */
+    private static final CallerCgroups CGROUPS = CallerCgroups.capture();
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Path lxcpath;
@@ -211,7 +208,8 @@ public final class LxcContainer implements AutoCloseable {
     // ---- run state ----
 
     /**
-     * Starts the container daemonized and returns once liblxc reports it RUNNING.
+     * Starts the container daemonized, as its saved config describes (call {@link #saveConfig()}
+     * after changing it), and returns once liblxc reports it RUNNING.
      *
      * @throws LxcException.StartFailed with liblxc's explanation when it does not start
      */
@@ -222,25 +220,14 @@ public final class LxcContainer implements AutoCloseable {
             if (isRunning()) {
                 throw new LxcException.AlreadyRunning(name, "start");
             }
-            boolean daemonize = (boolean) Sig.BOOL_C_BOOL.handle().invokeExact(fn("want_daemonize"), handle, true);
-            boolean closeFds = (boolean) Sig.BOOL_C_BOOL.handle().invokeExact(fn("want_close_all_fds"), handle, true);
-            if (!daemonize || !closeFds) {
-                throw new LxcException.StartFailed(name, List.of("liblxc refused daemonized start options"));
+            ForkStart.Result result = ForkStart.start(lxcpath, name, logFile());
+            if (result.exitStatus() == ForkStart.NOT_DEFINED) {
+                throw new LxcException.NotDefined(name, "start");
             }
-            boolean started;
-            START_LOCK.lock();
-            try {
-                started = (boolean) Sig.BOOL_C_INT_PTR.handle().invokeExact(fn("start"), handle, 0, MemorySegment.NULL);
-            } finally {
-                HOME.restore();
-                START_LOCK.unlock();
+            if (result.exitStatus() != ForkStart.STARTED) {
+                CGROUPS.removeMonitorCgroups(name);
+                throw new LxcException.StartFailed(name, mark.errors(result.stderr().isEmpty() ? null : result.stderr()));
             }
-            if (!started) {
-                HOME.removeMonitorCgroups(name);
-                throw new LxcException.StartFailed(name, mark.errors(errorString()));
-            }
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
         } finally {
             lock.unlock();
         }
@@ -490,7 +477,7 @@ public final class LxcContainer implements AutoCloseable {
 
     /** The hierarchies in which this JVM is not where it started (empty when starts left it clean). */
     static List<String> callerCgroupDrift() {
-        return HOME.strayHierarchies();
+        return CGROUPS.strayHierarchies();
     }
 
     static int decodeWaitStatus(int status) {

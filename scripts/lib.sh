@@ -1,0 +1,38 @@
+# Shared by Berth's scripts: find JDK 25 and Maven, say what is done. Source it; do not run it.
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+BERTH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# JDK 25: $BERTH_JAVA_HOME, else a JAVA_HOME that is 25, else the first JDK 25 under /usr/lib/jvm.
+find_jdk25() {
+  local candidate
+  for candidate in "${BERTH_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk-arm64 /usr/lib/jvm/*25*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] || continue
+    if "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+use_jdk25() {
+  JAVA_HOME=$(find_jdk25) || die "JDK 25 not found. Install one under /usr/lib/jvm (Temurin 25) or set BERTH_JAVA_HOME."
+  export JAVA_HOME
+  export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+mvn_berth() {
+  (cd "$BERTH_ROOT" && mvn -B -ntp "$@")
+}
+
+# The class path of the built modules that a launcher needs (no Maven at run time).
+berth_classpath() {
+  local cp="" module
+  for module in "$@"; do
+    cp="$cp:$BERTH_ROOT/$module/target/classes"
+  done
+  echo "${cp#:}"
+}

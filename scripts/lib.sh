@@ -25,6 +25,8 @@ use_jdk25() {
 }
 
 mvn_berth() {
+  # Maven 3.8 on JDK 25 warns about its own use of sun.misc.Unsafe; that noise is not ours.
+  export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
   (cd "$BERTH_ROOT" && mvn -B -ntp "$@")
 }
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Berth needs on a Debian 12 host, idempotently, and says what it does.
+# Run as root. Safe to run again: it only acts on what is missing.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs packages and Berth manages containers)"
+
+# lxc/lxc-dev: liblxc 5 and its headers (the bindings and their layout probe); busybox-static: the tiny
+# test and demo image; debootstrap: Debian images; gcc: the start helper and the layout probe;
+# uidmap: unprivileged containers; maven: the build; hyperfine: whole-command benchmarks.
+packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present: ${packages[*]}"
+fi
+
+use_jdk25
+say "JDK 25: $JAVA_HOME"
+
+# Unprivileged containers map root to 100000+ on the host.
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -q '^root:' "$f" 2>/dev/null; then
+    say "Adding root:100000:65536 to $f"
+    echo 'root:100000:65536' >> "$f"
+  fi
+done
+
+mkdir -p /var/lib/berth/containers
+say "Host ready"

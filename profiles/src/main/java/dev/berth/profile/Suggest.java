@@ -1,0 +1,45 @@
+package dev.berth.profile;
+
+import java.util.Collection;
+
+/** The nearest valid word to a misspelt one (edit distance), for "did you mean" hints. */
+final class Suggest {
+
+    private Suggest() {
+    }
+
+    /** The closest candidate within a third of the word's length (at least 1, at most 3 edits), or null. */
+    static String nearest(String word, Collection<String> candidates) {
+        String best = null;
+        int bestDistance = Math.max(1, Math.min(3, word.length() / 3));
+        for (String candidate : candidates) {
+            int d = distance(word, candidate);
+            if (d <= bestDistance) {
+                best = candidate;
+                bestDistance = d - 1;
+            }
+        }
+        return best;
+    }
+
+    /** Optimal string alignment distance: a swap of two neighbours counts as one edit. */
+    static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
+    }
+}

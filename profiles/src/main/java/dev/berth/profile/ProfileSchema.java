@@ -98,7 +98,7 @@ public final class ProfileSchema {
             ObjectNode node = JSON.objectNode().put("type", "object");
             if (((ParameterizedType) type).getActualTypeArguments()[1] == String.class) {
                 node.set("additionalProperties", JSON.objectNode().set("type",
-                        JSON.arrayNode().add("string").add("number").add("boolean")));
+                        JSON.arrayNode().add("string").add("number").add("boolean").add("null")));
             }
             return node;
         }

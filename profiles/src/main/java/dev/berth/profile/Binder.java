@@ -125,11 +125,9 @@ final class Binder {
         if (!(node instanceof Node.MapNode map)) {
             return mismatch(node, path, "a mapping (key: value lines)");
         }
-        RecordComponent[] components = type.getRecordComponents();
-        Map<String, RecordComponent> byKey = new LinkedHashMap<>();
-        for (RecordComponent component : components) {
-            byKey.put(key(component), component);
-        }
+        Shape shape = SHAPES.get(type);
+        RecordComponent[] components = shape.components();
+        Map<String, RecordComponent> byKey = shape.byKey();
         for (Map.Entry<String, Node.Entry> entry : map.entries().entrySet()) {
             if (!byKey.containsKey(entry.getKey())) {
                 String near = Suggest.nearest(entry.getKey(), byKey.keySet());
@@ -141,7 +139,7 @@ final class Binder {
         Object[] args = new Object[components.length];
         for (int i = 0; i < components.length; i++) {
             RecordComponent component = components[i];
-            String key = key(component);
+            String key = shape.keys().get(i);
             Node child = map.get(key);
             if (child != null) {
                 args[i] = value(child, component.getGenericType(), join(path, key), component);
@@ -151,7 +149,12 @@ final class Binder {
                         doc(component)));
             }
         }
-        Object instance = construct(type, components, args);
+        Object instance;
+        try {
+            instance = shape.constructor().newInstance(args);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot build " + type.getSimpleName(), e);
+        }
         if (complete && instance instanceof Validated validated) {
             validated.validate((field, message, hint) -> {
                 Node.Entry entry = map.entries().get(field);
@@ -247,21 +250,34 @@ final class Binder {
         return doc == null ? null : doc.value();
     }
 
-    private static Object construct(Class<?> type, RecordComponent[] components, Object[] args) {
-        Class<?>[] types = new Class<?>[components.length];
-        for (int i = 0; i < components.length; i++) {
-            types[i] = components[i].getType();
-        }
-        try {
-            Constructor<?> constructor = type.getDeclaredConstructor(types);
-            if (!Modifier.isPublic(constructor.getModifiers())) {
-                constructor.setAccessible(true);
-            }
-            return constructor.newInstance(args);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot build " + type.getSimpleName(), e);
-        }
+    /** A record type's components, YAML keys and canonical constructor, looked up once per type. */
+    private record Shape(RecordComponent[] components, List<String> keys, Map<String, RecordComponent> byKey,
+                         Constructor<?> constructor) {
     }
+
+    private static final ClassValue<Shape> SHAPES = new ClassValue<>() {
+        @Override
+        protected Shape computeValue(Class<?> type) {
+            RecordComponent[] components = type.getRecordComponents();
+            List<String> keys = new ArrayList<>();
+            Map<String, RecordComponent> byKey = new LinkedHashMap<>();
+            Class<?>[] types = new Class<?>[components.length];
+            for (int i = 0; i < components.length; i++) {
+                keys.add(key(components[i]));
+                byKey.put(keys.get(i), components[i]);
+                types[i] = components[i].getType();
+            }
+            try {
+                Constructor<?> constructor = type.getDeclaredConstructor(types);
+                if (!Modifier.isPublic(constructor.getModifiers())) {
+                    constructor.setAccessible(true);
+                }
+                return new Shape(components, List.copyOf(keys), java.util.Collections.unmodifiableMap(byKey), constructor);
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException(type + " has no canonical constructor", e);
+            }
+        }
+    };
 
     static Class<?> rawClass(Type type) {
         return type instanceof ParameterizedType p ? (Class<?>) p.getRawType() : (Class<?>) type;

@@ -14,7 +14,7 @@ import java.util.Map;
  * The cgroups this process was in at start-up, and the hierarchies' mount points.
  *
  * <p>liblxc's daemonized start moves its <em>calling</em> process into {@code lxc.monitor.<name>}
- * before forking the monitor; that is why starts run in {@code berth-forkstart}, and why tests check
+ * before forking the monitor; that is why starts run in {@code berth-forkd}, and why tests check
  * that this JVM never strays from where it began.
  */
 final class CallerCgroups {

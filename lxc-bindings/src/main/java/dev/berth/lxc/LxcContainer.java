@@ -1,6 +1,5 @@
 package dev.berth.lxc;
 
-import static dev.berth.lxc.ffm.Layouts.LXC_ATTACH_OPTIONS;
 import static dev.berth.lxc.ffm.Layouts.LXC_SNAPSHOT;
 
 import dev.berth.lxc.ffm.Layouts;
@@ -22,6 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -33,11 +36,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * different handles, to the same or to different containers, may be used from any number of threads
  * at once (liblxc guards each container with its own locks).
  *
- * <p><b>Starting.</b> {@link #start()} starts the container as its saved config describes, from a
- * small helper process ({@code berth-forkstart}, LXD's "forkstart" idea): liblxc's daemonized start
- * forks its caller to make the container's monitor and moves the caller into the monitor's cgroups,
- * which must happen to a few-kilobyte helper, not to the JVM. The JVM's cgroups and file descriptors
- * are never touched, and liblxc removes {@code lxc.monitor.<name>} when the container stops.
+ * <p><b>Forking calls.</b> {@link #start()}, {@link #run} and {@link #cloneTo} run in
+ * {@code berth-forkd}, a small fork server (LXD's "forkstart"/"forkexec" idea): liblxc forks its
+ * caller for them, and its daemonized start also moves the caller into the monitor's cgroups. Done
+ * from the JVM, that costs milliseconds of page-table copying per call, moves the JVM between
+ * cgroups and leaves every monitor holding a copy-on-write image of the JVM. The JVM's cgroups and
+ * file descriptors are never touched, and liblxc removes {@code lxc.monitor.<name>} when the
+ * container stops.
  *
  * <p><b>Errors.</b> Every failure is an {@link LxcException} carrying the ERROR lines liblxc wrote to
  * this container's log file ({@code <lxcpath>/<name>/lxc.log}) during the failed call.
@@ -45,14 +50,15 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class LxcContainer implements AutoCloseable {
 
     private static final String LOG_FILE = "lxc.log";
-    private static final int ATTACH_DEFAULT = 0x0000FFFF;
-    private static final int ATTACH_CLEAR_ENV = 1;
-    private static final long DETECT_PERSONALITY = -1L;
     private static final int CLONE_KEEPNAME = 1;
     private static final int CLONE_KEEPMACADDR = 1 << 1;
     private static final int CLONE_SNAPSHOT = 1 << 2;
     private static final int CREATE_QUIET = 1;
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    private static final int START_RUNNING = 0;
+    /** Threads that copy command output; reused, since a thread per stream per command costs more than the command. */
+    private static final ExecutorService PUMPS = Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("lxc-pump-", 0).factory());
+    private static final int START_NOT_DEFINED = 3;
     /** This JVM's cgroups at start-up; starting containers must never change them. */
     private static final CallerCgroups CGROUPS = CallerCgroups.capture();
 
@@ -147,7 +153,7 @@ public final class LxcContainer implements AutoCloseable {
         int flags = (options.snapshot() ? CLONE_SNAPSHOT : 0) | (options.keepName() ? CLONE_KEEPNAME : 0)
                 | (options.keepMac() ? CLONE_KEEPMACADDR : 0);
         lock.lock();
-        try (Arena arena = Arena.ofConfined(); LogMark mark = LogMark.of(logFile())) {
+        try (LogMark mark = LogMark.of(logFile())) {
             requireDefined("clone");
             if (isRunning()) {
                 throw new LxcException.AlreadyRunning(name, "clone");
@@ -155,18 +161,11 @@ public final class LxcContainer implements AutoCloseable {
             if (Files.exists(targetPath.resolve(newName).resolve("config"))) {
                 throw new LxcException.AlreadyDefined(newName);
             }
-            MemorySegment created = (MemorySegment) Sig.CLONE.handle().invokeExact(fn("clone"), handle,
-                    arena.allocateFrom(newName), arena.allocateFrom(targetPath.toString()), flags,
-                    Liblxc.cString(arena, options.backingStore()), MemorySegment.NULL, 0L, MemorySegment.NULL);
-            if (created.equals(MemorySegment.NULL)) {
-                throw new LxcException.OperationFailed(name, "clone to " + newName, mark.errors(errorString()));
+            ForkServer.Reply reply = ForkServer.cloneTo(lxcpath, name, targetPath, newName, flags, options.backingStore());
+            if (reply.status() != 0) {
+                throw new LxcException.OperationFailed(name, "clone to " + newName, mark.errors(reply.error()));
             }
-            // The handle clone returns keeps the rootfs path with its "dir:" prefix, which liblxc 5.0's
-            // start then fails to open: take a fresh handle that reads the saved config instead.
-            int ignored = (int) Liblxc.LXC_CONTAINER_PUT.invokeExact(created);
             return Lxc.open(newName, targetPath);
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
         } finally {
             lock.unlock();
         }
@@ -220,13 +219,13 @@ public final class LxcContainer implements AutoCloseable {
             if (isRunning()) {
                 throw new LxcException.AlreadyRunning(name, "start");
             }
-            ForkStart.Result result = ForkStart.start(lxcpath, name, logFile());
-            if (result.exitStatus() == ForkStart.NOT_DEFINED) {
+            ForkServer.Reply reply = ForkServer.start(lxcpath, name, logFile());
+            if (reply.status() == START_NOT_DEFINED) {
                 throw new LxcException.NotDefined(name, "start");
             }
-            if (result.exitStatus() != ForkStart.STARTED) {
+            if (reply.status() != START_RUNNING) {
                 CGROUPS.removeMonitorCgroups(name);
-                throw new LxcException.StartFailed(name, mark.errors(result.stderr().isEmpty() ? null : result.stderr()));
+                throw new LxcException.StartFailed(name, mark.errors(reply.error()));
             }
         } finally {
             lock.unlock();
@@ -411,68 +410,48 @@ public final class LxcContainer implements AutoCloseable {
      * @return its exit status, or 128 + the signal number when a signal killed it
      */
     public int run(LxcCommand command, OutputStream stdout, OutputStream stderr) {
-        requireRunningOrFrozen("run a command in");
-        try (Arena arena = Arena.ofConfined(); Pipe in = Pipe.open(); Pipe out = Pipe.open(); Pipe err = Pipe.open();
-             LogMark mark = LogMark.of(logFile())) {
-            MemorySegment options = attachOptions(arena, command, in.readFd(), out.writeFd(), err.writeFd());
-            Thread feeder = Thread.ofPlatform().name("lxc-stdin-" + name).start(() -> in.feed(command.stdin()));
-            Thread outPump = Thread.ofPlatform().name("lxc-stdout-" + name).start(() -> out.drainTo(stdout));
-            Thread errPump = Thread.ofPlatform().name("lxc-stderr-" + name).start(() -> err.drainTo(stderr));
-            int status;
-            lock.lock();
+        try (Pipe in = Pipe.open(); Pipe out = Pipe.open(); Pipe err = Pipe.open(); LogMark mark = LogMark.of(logFile())) {
+            Future<?> feeder = command.stdin().length == 0 ? null : PUMPS.submit(() -> in.feed(command.stdin()));
+            if (feeder == null) {
+                in.closeWrite(); // end-of-file at once
+            }
+            Future<?> outPump = PUMPS.submit(() -> out.drainTo(stdout));
+            Future<?> errPump = PUMPS.submit(() -> err.drainTo(stderr));
+            ForkServer.Reply reply;
             try {
-                status = (int) Sig.INT_C_PTR_PTR_PTR.handle().invokeExact(fn("attach_run_wait"), handle, options,
-                        arena.allocateFrom(command.argv().getFirst()), Liblxc.cStringArray(arena, command.argv()));
+                reply = ForkServer.attach(lxcpath, name, command, environment(command),
+                        new int[] {in.readFd(), out.writeFd(), err.writeFd()});
             } finally {
-                lock.unlock();
-                // The command's copies of the write ends are gone with it; ours go now so the pumps see EOF.
+                // The command's copies of the write ends are gone with it; ours go now so the pumps see EOF,
+                // and so does our read end of stdin, so that input the command never read cannot block.
                 out.closeWrite();
                 err.closeWrite();
+                in.closeRead();
             }
-            outPump.join();
-            errPump.join();
-            feeder.join();
-            if (status < 0) {
-                throw new LxcException.OperationFailed(name, "run " + command.argv(), mark.errors(errorString()));
+            outPump.get();
+            errPump.get();
+            if (feeder != null) {
+                feeder.get();
             }
-            return decodeWaitStatus(status);
+            if (reply.status() < 0) {
+                requireRunningOrFrozen("run a command in"); // the usual reason, said plainly
+                throw new LxcException.OperationFailed(name, "run " + command.argv(), mark.errors(reply.error()));
+            }
+            return decodeWaitStatus(reply.status());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LxcException.OperationFailed(name, "run " + command.argv() + " (interrupted)", List.of());
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
+        } catch (ExecutionException e) {
+            throw Liblxc.rethrow(e.getCause());
         }
     }
 
-    private static MemorySegment attachOptions(Arena arena, LxcCommand command, int stdinFd, int stdoutFd, int stderrFd) {
-        MemorySegment options = arena.allocate(LXC_ATTACH_OPTIONS);
-        set(options, "attach_flags", ATTACH_DEFAULT);
-        set(options, "namespaces", -1);
-        LXC_ATTACH_OPTIONS.varHandle(PathElement.groupElement("personality")).set(options, 0L, DETECT_PERSONALITY);
-        setPointer(options, "initial_cwd", Liblxc.cString(arena, command.cwd()));
-        set(options, "uid", command.uid());
-        set(options, "gid", command.gid());
-        set(options, "env_policy", ATTACH_CLEAR_ENV);
+    /** The attached process's whole environment: a default PATH, then the command's own variables. */
+    private static List<String> environment(LxcCommand command) {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", LxcCommand.DEFAULT_PATH);
         env.putAll(command.env());
-        List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
-        setPointer(options, "extra_env_vars", Liblxc.cStringArray(arena, envList));
-        setPointer(options, "extra_keep_env", MemorySegment.NULL);
-        set(options, "stdin_fd", stdinFd);
-        set(options, "stdout_fd", stdoutFd);
-        set(options, "stderr_fd", stderrFd);
-        set(options, "log_fd", Liblxc.NO_FD);
-        setPointer(options, "lsm_label", MemorySegment.NULL);
-        return options;
-    }
-
-    private static void set(MemorySegment options, String field, int value) {
-        LXC_ATTACH_OPTIONS.varHandle(PathElement.groupElement(field)).set(options, 0L, value);
-    }
-
-    private static void setPointer(MemorySegment options, String field, MemorySegment value) {
-        LXC_ATTACH_OPTIONS.varHandle(PathElement.groupElement(field)).set(options, 0L, value);
+        return env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
     }
 
     /** The hierarchies in which this JVM is not where it started (empty when starts left it clean). */

@@ -45,6 +45,10 @@ final class Pipe implements AutoCloseable {
         return writeFd;
     }
 
+    void closeRead() {
+        readFd = closeFd(readFd);
+    }
+
     void closeWrite() {
         writeFd = closeFd(writeFd);
     }

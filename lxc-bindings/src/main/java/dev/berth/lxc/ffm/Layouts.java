@@ -40,7 +40,10 @@ public final class Layouts {
     /** {@code struct lxc_container}. */
     public static final StructLayout LXC_CONTAINER = containerLayout();
 
-    /** {@code lxc_attach_options_t}. */
+    /**
+     * {@code lxc_attach_options_t}. Attach itself runs in {@code berth-forkd}, compiled against the
+     * same header; this layout keeps the Java view of liblxc's ABI complete and probe-checked.
+     */
     public static final StructLayout LXC_ATTACH_OPTIONS = struct("lxc_attach_options_t",
             C_INT.withName("attach_flags"),
             C_INT.withName("namespaces"),
@@ -65,6 +68,32 @@ public final class Layouts {
             C_POINTER.withName("timestamp"),
             C_POINTER.withName("lxcpath"),
             C_POINTER.withName("free"));
+
+    /** {@code struct iovec} ({@code <sys/uio.h>}). */
+    public static final StructLayout IOVEC = struct("iovec",
+            C_POINTER.withName("iov_base"),
+            C_LONG.withName("iov_len"));
+
+    /** {@code struct msghdr} ({@code <sys/socket.h>}), for passing fds to the fork server. */
+    public static final StructLayout MSGHDR = struct("msghdr",
+            C_POINTER.withName("msg_name"),
+            C_INT.withName("msg_namelen"),
+            C_POINTER.withName("msg_iov"),
+            C_LONG.withName("msg_iovlen"),
+            C_POINTER.withName("msg_control"),
+            C_LONG.withName("msg_controllen"),
+            C_INT.withName("msg_flags"));
+
+    /** {@code struct cmsghdr}; the data (three fds) follows at its size, which is already 8-aligned. */
+    public static final StructLayout CMSGHDR = struct("cmsghdr",
+            C_LONG.withName("cmsg_len"),
+            C_INT.withName("cmsg_level"),
+            C_INT.withName("cmsg_type"));
+
+    /** {@code struct sockaddr_un}. */
+    public static final StructLayout SOCKADDR_UN = struct("sockaddr_un",
+            ValueLayout.JAVA_SHORT.withName("sun_family"),
+            MemoryLayout.sequenceLayout(108, ValueLayout.JAVA_BYTE).withName("sun_path"));
 
     private Layouts() {
     }

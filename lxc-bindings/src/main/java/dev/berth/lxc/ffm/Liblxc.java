@@ -18,7 +18,8 @@ import java.util.Map;
 
 /**
  * Every native symbol Berth binds, in one place: liblxc's exported functions, the libc functions the
- * bindings need, and the function table of {@code struct lxc_container}. This is the only class that
+ * bindings need (pipes, and the socket calls that talk to {@code berth-forkd}, where liblxc's
+ * forking calls run), and the function table of {@code struct lxc_container}. This is the only class that
  * reads that table. A jextract run would replace this file and {@link Layouts} mechanically.
  *
  * <p>One downcall handle exists per C signature ({@link Sig}); the function-pointer members of
@@ -40,12 +41,8 @@ public final class Liblxc {
         PTR_C(FunctionDescriptor.of(C_POINTER, C_POINTER)),
         /** {@code int f(struct lxc_container *)} */
         INT_C(FunctionDescriptor.of(C_INT, C_POINTER)),
-        /** {@code bool f(struct lxc_container *, bool)} */
-        BOOL_C_BOOL(FunctionDescriptor.of(C_BOOL, C_POINTER, C_BOOL)),
         /** {@code bool f(struct lxc_container *, int)} */
         BOOL_C_INT(FunctionDescriptor.of(C_BOOL, C_POINTER, C_INT)),
-        /** {@code bool f(struct lxc_container *, int, char *const[])} */
-        BOOL_C_INT_PTR(FunctionDescriptor.of(C_BOOL, C_POINTER, C_INT, C_POINTER)),
         /** {@code bool f(struct lxc_container *, const char *)} */
         BOOL_C_PTR(FunctionDescriptor.of(C_BOOL, C_POINTER, C_POINTER)),
         /** {@code bool f(struct lxc_container *, const char *, int)} */
@@ -54,19 +51,12 @@ public final class Liblxc {
         BOOL_C_PTR_PTR(FunctionDescriptor.of(C_BOOL, C_POINTER, C_POINTER, C_POINTER)),
         /** {@code int f(struct lxc_container *, const char *)} */
         INT_C_PTR(FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER)),
-        /** {@code char *f(struct lxc_container *, const char *)} */
-        PTR_C_PTR(FunctionDescriptor.of(C_POINTER, C_POINTER, C_POINTER)),
         /** {@code int f(struct lxc_container *, const char *, char *, int)} */
         INT_C_PTR_PTR_INT(FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER, C_INT)),
         /** {@code char **f(struct lxc_container *, const char *, const char *, int)} */
         PTR_C_PTR_PTR_INT(FunctionDescriptor.of(C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_INT)),
-        /** {@code int f(struct lxc_container *, lxc_attach_options_t *, const char *, const char *const[])} */
-        INT_C_PTR_PTR_PTR(FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER, C_POINTER)),
         /** {@code bool create(c, const char *t, const char *bdevtype, struct bdev_specs *, int flags, char *const argv[])} */
         CREATE(FunctionDescriptor.of(C_BOOL, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_INT, C_POINTER)),
-        /** {@code struct lxc_container *clone(c, newname, lxcpath, int flags, bdevtype, bdevdata, uint64_t newsize, char **hookargs)} */
-        CLONE(FunctionDescriptor.of(C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_INT, C_POINTER, C_POINTER,
-                C_LONG, C_POINTER)),
         /** {@code void f(T *)}: {@code lxc_snapshot.free}. */
         VOID_PTR(FunctionDescriptor.ofVoid(C_POINTER));
 
@@ -105,9 +95,19 @@ public final class Liblxc {
     public static final MethodHandle WRITE = libc("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     public static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(C_INT, C_INT));
     public static final MethodHandle OPEN = libc("open", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
+    public static final MethodHandle SOCKET = libc("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
+    public static final MethodHandle CONNECT = libc("connect", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+    public static final MethodHandle SENDMSG = libc("sendmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
+    public static final MethodHandle RECV = libc("recv", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
 
     public static final int O_RDONLY = 0;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int AF_UNIX = 1;
+    public static final int SOCK_SEQPACKET = 5;
+    public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int SOL_SOCKET = 1;
+    public static final int SCM_RIGHTS = 1;
+    public static final int MSG_NOSIGNAL = 0x4000;
     /** {@code -EBADF}: "no fd" in {@code lxc_attach_options_t.log_fd}. */
     public static final int NO_FD = -9;
 

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Compiles an {@code offsetof}/{@code sizeof} probe with gcc against the installed liblxc headers and
- * checks every member of every Java layout against it. A liblxc whose ABI differs fails here, loudly,
+ * Compiles an {@code offsetof}/{@code sizeof} probe with gcc against the installed liblxc (and libc
+ * socket) headers and checks every member of every Java layout against it. A liblxc whose ABI differs fails here, loudly,
  * before any binding reads a wrong offset.
  */
 class LayoutProbeTest {
@@ -31,7 +31,11 @@ class LayoutProbeTest {
     private static final List<Struct> STRUCTS = List.of(
             new Struct("struct lxc_container", Layouts.LXC_CONTAINER),
             new Struct("lxc_attach_options_t", Layouts.LXC_ATTACH_OPTIONS),
-            new Struct("struct lxc_snapshot", Layouts.LXC_SNAPSHOT));
+            new Struct("struct lxc_snapshot", Layouts.LXC_SNAPSHOT),
+            new Struct("struct iovec", Layouts.IOVEC),
+            new Struct("struct msghdr", Layouts.MSGHDR),
+            new Struct("struct cmsghdr", Layouts.CMSGHDR),
+            new Struct("struct sockaddr_un", Layouts.SOCKADDR_UN));
 
     @Test
     void everyJavaOffsetAndSizeMatchesTheInstalledHeaders(@TempDir Path dir) throws Exception {
@@ -39,6 +43,9 @@ class LayoutProbeTest {
         StringBuilder c = new StringBuilder("""
                 #include <stddef.h>
                 #include <stdio.h>
+                #include <sys/socket.h>
+                #include <sys/uio.h>
+                #include <sys/un.h>
                 #include <lxc/lxccontainer.h>
                 #include <lxc/attach_options.h>
                 int main(void) {

@@ -23,8 +23,11 @@ public final class LxcConfig {
     /**
      * @param assignedIpv4 the address the agent assigned when the profile says {@code ipv4: auto}
      *                     (a.b.c.d/prefix), or null for none yet
+     * @throws ProfileException naming the file and line of a host path outside the host's allow-list
      */
-    public static List<LxcConfigItem> render(ProfileSpec spec, HostFacts host, String assignedIpv4) {
+    public static List<LxcConfigItem> render(ComposedProfile profile, HostFacts host, String assignedIpv4) {
+        ProfileSpec spec = profile.spec();
+        checkHostPaths(profile, host);
         List<LxcConfigItem> items = new ArrayList<>();
         limits(spec.limits(), host, items);
         if (spec.autostart() != null) {
@@ -58,6 +61,27 @@ public final class LxcConfig {
             }
         }
         return List.copyOf(items);
+    }
+
+    private static void checkHostPaths(ComposedProfile profile, HostFacts host) {
+        List<Mount> mounts = profile.spec().mounts();
+        if (mounts == null) {
+            return;
+        }
+        List<Problem> problems = new ArrayList<>();
+        for (int i = 0; i < mounts.size(); i++) {
+            String hostPath = mounts.get(i).hostPath();
+            if (hostPath != null && !host.allowsHostPath(hostPath)) {
+                Node item = ((Node.ListNode) profile.tree().get("mounts")).items().get(i);
+                Location at = ((Node.MapNode) item).get("host-path").location();
+                problems.add(new Problem(at, "mounts[" + i + "].host-path", "host path " + hostPath
+                        + " is not under the agent's allow-list (" + host.hostPathAllowList() + ")",
+                        "use a named volume, or ask the host's operator to allow the directory"));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ProfileException(problems);
+        }
     }
 
     private static void limits(Limits limits, HostFacts host, List<LxcConfigItem> items) {

@@ -42,8 +42,8 @@ class ExamplesTest {
                 .contains("base-debian.yaml", "web.yaml", "database.yaml", "web-with-db.yaml");
         for (Path file : files) {
             ComposedProfile profile = composer.profile(ProfileDocument.load(file).name());
-            assertThat(LxcConfig.render(profile.spec(), RenderingTest.V1, "10.0.3.9/24")).isNotEmpty();
-            assertThat(LxcConfig.render(profile.spec(), RenderingTest.V2, "10.0.3.9/24")).isNotEmpty();
+            assertThat(LxcConfig.render(profile, RenderingTest.V1, "10.0.3.9/24")).isNotEmpty();
+            assertThat(LxcConfig.render(profile, RenderingTest.V2, "10.0.3.9/24")).isNotEmpty();
             AppSpec.from(profile.spec());
             PuppetSpec.from(profile);
         }

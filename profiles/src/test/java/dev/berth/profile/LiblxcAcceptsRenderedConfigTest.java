@@ -26,7 +26,7 @@ class LiblxcAcceptsRenderedConfigTest {
         for (Path file : ExamplesTest.exampleFiles()) {
             ComposedProfile profile = composer.profile(ProfileDocument.load(file).name());
             for (HostFacts host : List.of(RenderingTest.V1, RenderingTest.V2)) {
-                List<LxcConfigItem> items = LxcConfig.render(profile.spec(), host, "10.0.3.9/24");
+                List<LxcConfigItem> items = LxcConfig.render(profile, host, "10.0.3.9/24");
                 try (LxcContainer container = Lxc.open(sandbox.name("cfg" + checked), sandbox.lxcpath())) {
                     for (LxcConfigItem item : items) {
                         assertThatCode(() -> container.setConfigItem(item.key(), item.value()))

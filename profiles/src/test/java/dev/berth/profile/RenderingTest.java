@@ -14,8 +14,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Rendering as a table: profile fragment, host cgroup layout, expected LXC items. */
 class RenderingTest {
 
-    static final HostFacts V1 = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0", 100000, 65536);
-    static final HostFacts V2 = new HostFacts(HostFacts.Cgroups.V2, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0", 100000, 65536);
+    static final List<Path> ALLOWED = List.of(Path.of("/srv"));
+    static final HostFacts V1 = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0", 100000, 65536, ALLOWED);
+    static final HostFacts V2 = new HostFacts(HostFacts.Cgroups.V2, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0", 100000, 65536, ALLOWED);
 
     private static final List<LxcConfigItem> UNPRIVILEGED_NESTED = List.of(
             new LxcConfigItem("lxc.idmap", "u 0 100000 65536"),
@@ -56,8 +57,15 @@ class RenderingTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void rendersLxcConfig(String title, String yaml, HostFacts host, List<LxcConfigItem> expected) {
-        ProfileSpec spec = compose(yaml);
-        assertThat(LxcConfig.render(spec, host, "10.0.3.7/24")).containsExactlyElementsOf(expected);
+        assertThat(LxcConfig.render(composed(yaml), host, "10.0.3.7/24")).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void refusesHostPathsOutsideTheAllowList() {
+        ComposedProfile p = composed("mounts:\n  - {host-path: /etc, path: /host-etc}");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LxcConfig.render(p, V1, null))
+                .hasMessage("t.yaml:4:17: mounts[0].host-path: host path /etc is not under the agent's allow-list ([/srv])"
+                        + " (use a named volume, or ask the host's operator to allow the directory)");
     }
 
     @Test
@@ -83,8 +91,12 @@ class RenderingTest {
         assertThat(puppet.facts()).containsEntry("role", "web").containsEntry("n", List.of("1", "2"));
     }
 
+    static ComposedProfile composed(String yaml) {
+        return Composer.of(List.of(ProfileDocument.parse("t.yaml", "name: t\nimage: x\n" + yaml + "\n"))).profile("t");
+    }
+
     static ProfileSpec compose(String yaml) {
-        return Composer.of(List.of(ProfileDocument.parse("t.yaml", "name: t\nimage: x\n" + yaml + "\n"))).profile("t").spec();
+        return composed(yaml).spec();
     }
 
     private static LxcConfigItem item(String key, String value) {

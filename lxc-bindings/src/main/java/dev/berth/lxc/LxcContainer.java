@@ -247,16 +247,9 @@ public final class LxcContainer implements AutoCloseable {
     public void shutdown(Duration timeout) {
         requireRunningOrFrozen("shut down");
         int seconds = seconds(timeout);
-        lock.lock();
-        try {
-            boolean stopped = (boolean) Sig.BOOL_C_INT.handle().invokeExact(fn("shutdown"), handle, seconds);
-            if (!stopped) {
-                throw new LxcException.Timeout(name, "did not shut down within " + timeout.toMillis() + " ms");
-            }
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            lock.unlock();
+        boolean stopped = locked(arena -> (boolean) Sig.BOOL_C_INT.handle().invokeExact(fn("shutdown"), handle, seconds));
+        if (!stopped) {
+            throw new LxcException.Timeout(name, "did not shut down within " + timeout.toMillis() + " ms");
         }
     }
 
@@ -277,18 +270,11 @@ public final class LxcContainer implements AutoCloseable {
      * @throws LxcException.Timeout if it is not in that state in time
      */
     public void waitFor(LxcState state, Duration timeout) {
-        lock.lock();
-        try (Arena arena = Arena.ofConfined()) {
-            boolean reached = (boolean) Sig.BOOL_C_PTR_INT.handle().invokeExact(fn("wait"), handle,
-                    arena.allocateFrom(state.name()), seconds(timeout));
-            if (!reached) {
-                throw new LxcException.Timeout(name, "not " + state + " within " + timeout.toMillis() + " ms (now "
-                        + state() + ")");
-            }
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            lock.unlock();
+        boolean reached = locked(arena -> (boolean) Sig.BOOL_C_PTR_INT.handle().invokeExact(fn("wait"), handle,
+                arena.allocateFrom(state.name()), seconds(timeout)));
+        if (!reached) {
+            throw new LxcException.Timeout(name, "not " + state + " within " + timeout.toMillis() + " ms (now "
+                    + state() + ")");
         }
     }
 
@@ -336,15 +322,8 @@ public final class LxcContainer implements AutoCloseable {
      * @return whether liblxc cleared anything (it answers false for an unknown key and for one with no value)
      */
     public boolean clearConfigItem(String key) {
-        lock.lock();
-        try (Arena arena = Arena.ofConfined()) {
-            return (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("clear_config_item"), handle,
-                    arena.allocateFrom(key));
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            lock.unlock();
-        }
+        return locked(arena -> (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("clear_config_item"), handle,
+                arena.allocateFrom(key)));
     }
 
     /** Writes this handle's configuration to the container's config file. */
@@ -359,15 +338,8 @@ public final class LxcContainer implements AutoCloseable {
     /** The network interfaces inside the running container. */
     public List<String> interfaces() {
         requireRunningOrFrozen("list interfaces of");
-        lock.lock();
-        try {
-            MemorySegment names = (MemorySegment) Sig.PTR_C.handle().invokeExact(fn("get_interfaces"), handle);
-            return Liblxc.takeStringArray(names);
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            lock.unlock();
-        }
+        return locked(arena -> Liblxc.takeStringArray(
+                (MemorySegment) Sig.PTR_C.handle().invokeExact(fn("get_interfaces"), handle)));
     }
 
     /**
@@ -679,37 +651,33 @@ public final class LxcContainer implements AutoCloseable {
         return h;
     }
 
-    private boolean callBool(String function) {
+    @FunctionalInterface
+    private interface NativeCall<T> {
+        T call(Arena arena) throws Throwable;
+    }
+
+    /** Runs one native call under this handle's lock, with a confined arena for its arguments. */
+    private <T> T locked(NativeCall<T> call) {
         lock.lock();
-        try {
-            return (boolean) Sig.BOOL_C.handle().invokeExact(fn(function), handle);
+        try (Arena arena = Arena.ofConfined()) {
+            return call.call(arena);
         } catch (Throwable t) {
             throw Liblxc.rethrow(t);
         } finally {
             lock.unlock();
         }
+    }
+
+    private boolean callBool(String function) {
+        return locked(arena -> (boolean) Sig.BOOL_C.handle().invokeExact(fn(function), handle));
     }
 
     private int callInt(String function) {
-        lock.lock();
-        try {
-            return (int) Sig.INT_C.handle().invokeExact(fn(function), handle);
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            lock.unlock();
-        }
+        return locked(arena -> (int) Sig.INT_C.handle().invokeExact(fn(function), handle));
     }
 
     private String callString(String function) {
-        lock.lock();
-        try {
-            return Liblxc.string((MemorySegment) Sig.PTR_C.handle().invokeExact(fn(function), handle));
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            lock.unlock();
-        }
+        return locked(arena -> Liblxc.string((MemorySegment) Sig.PTR_C.handle().invokeExact(fn(function), handle)));
     }
 
     private static MemorySegment pointer(MemorySegment struct, String field) {

@@ -68,6 +68,19 @@ final class ForkServer {
     }
 
     private static Reply call(List<String> fields, int[] fds) {
+        Reply reply = attempt(fields, fds);
+        if (reply == null) {
+            // The server was gone (killed, or crashed): it has been restarted; the request never reached it.
+            reply = attempt(fields, fds);
+        }
+        if (reply == null) {
+            throw new IllegalStateException("berth-forkd does not accept connections, even after a restart");
+        }
+        return reply;
+    }
+
+    /** One request; null when the server did not accept the connection (it is restarted for the next try). */
+    private static Reply attempt(List<String> fields, int[] fds) {
         Path path = socket();
         int fd = -1;
         try (Arena arena = Arena.ofConfined()) {
@@ -82,7 +95,7 @@ final class ForkServer {
             int connected = (int) Liblxc.CONNECT.invokeExact(fd, address, (int) SOCKADDR_UN.byteSize());
             if (connected != 0) {
                 restart();
-                throw new IllegalStateException("berth-forkd did not answer at " + path + "; it was restarted, retry");
+                return null;
             }
             long sent = (long) Liblxc.SENDMSG.invokeExact(fd, message(arena, fields, fds), Liblxc.MSG_NOSIGNAL);
             if (sent < 0) {

@@ -132,13 +132,53 @@ public final class LxcContainer implements AutoCloseable {
      * handle so far. The container owns {@code rootfs} from now on: {@link #destroy()} deletes it.
      */
     public void createFromRootfs(Path rootfs) {
+        requireDirectory(rootfs);
         requireNotDefined();
-        if (!Files.isDirectory(rootfs)) {
-            throw new IllegalArgumentException("rootfs " + rootfs + " is not a directory");
-        }
         setConfigItem("lxc.rootfs.path", "dir:" + rootfs.toAbsolutePath());
         withLog("create", true, (arena) -> (boolean) Sig.CREATE.handle().invokeExact(fn("create"), handle,
                 MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, 0, MemorySegment.NULL));
+    }
+
+    /**
+     * Defines the container on a copy-on-write overlay of {@code lower}, a root filesystem shared
+     * with other containers (an image): its writes go to {@code <directory>/overlay/delta}.
+     * {@link #destroy()} deletes only that layer; {@code lower} is never written.
+     */
+    public void createOnOverlay(Path lower) {
+        requireDirectory(lower);
+        requireNotDefined();
+        Path delta = directory().resolve("overlay/delta");
+        // liblxc's create insists that lxc.rootfs.path name an existing directory, which an overlay
+        // spec never does; defining a container is writing its config, so write it directly.
+        lock.lock();
+        try {
+            Files.createDirectories(delta);
+            attachLog();
+            setConfigItem("lxc.rootfs.path", "overlay:" + lower.toAbsolutePath() + ":" + delta);
+            saveConfig();
+        } catch (IOException e) {
+            deleteQuietly(directory());
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            deleteQuietly(directory());
+            throw e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // nothing was there
+        }
+    }
+
+    private static void requireDirectory(Path rootfs) {
+        if (!Files.isDirectory(rootfs)) {
+            throw new IllegalArgumentException("rootfs " + rootfs + " is not a directory");
+        }
     }
 
     /**

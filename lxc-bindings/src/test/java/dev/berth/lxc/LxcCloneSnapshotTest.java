@@ -31,6 +31,35 @@ class LxcCloneSnapshotTest {
     }
 
     @Test
+    void containersOnAnOverlayOfASharedRootfsNeverWriteIt(LxcSandbox sandbox) throws Exception {
+        try (LxcContainer template = Busybox.create(sandbox, "img")) {
+            java.nio.file.Path shared = template.directory().resolve("rootfs");
+            for (String n : java.util.List.of("ov1", "ov2")) {
+                try (LxcContainer c = Lxc.open(sandbox.name(n), sandbox.lxcpath())) {
+                    c.setConfigItems(LxcSandbox.busyboxConfig());
+                    for (String key : java.util.List.of("lxc.mount.entry", "lxc.mount.auto", "lxc.autodev", "lxc.signal.halt")) {
+                        for (String value : template.configItem(key).split("\n")) {
+                            if (!value.isBlank()) {
+                                c.setConfigItem(key, value);
+                            }
+                        }
+                    }
+                    c.createOnOverlay(shared);
+                    c.start();
+                    c.run(LxcCommand.of("sh", "-c", "echo " + n + " > /etc/owner"));
+                    assertThat(c.run(LxcCommand.of("cat", "/etc/owner")).stdoutText()).isEqualTo(n + "\n");
+                    c.stop();
+                    assertThat(c.directory().resolve("overlay/delta/etc/owner")).hasContent(n);
+                    c.destroy();
+                    assertThat(c.directory()).doesNotExist();
+                }
+            }
+            assertThat(shared.resolve("etc/owner")).doesNotExist();
+            assertThat(shared.resolve("bin/busybox")).exists();
+        }
+    }
+
+    @Test
     void aFullCopyIsIndependentOfItsSource(LxcSandbox sandbox) {
         try (LxcContainer base = Busybox.create(sandbox, "src");
              LxcContainer copy = base.cloneTo(sandbox.name("copy"), CloneOptions.copy())) {

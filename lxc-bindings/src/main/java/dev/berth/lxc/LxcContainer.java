@@ -155,7 +155,9 @@ public final class LxcContainer implements AutoCloseable {
             Files.createDirectories(delta);
             attachLog();
             setConfigItem("lxc.rootfs.path", "overlay:" + lower.toAbsolutePath() + ":" + delta);
-            saveConfig();
+            // save_config itself, not saveConfig(): the container is not defined until this writes it.
+            withLog("save config", false,
+                    (arena) -> (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("save_config"), handle, MemorySegment.NULL));
         } catch (IOException e) {
             deleteQuietly(directory());
             throw new UncheckedIOException(e);

@@ -1,0 +1,23 @@
+package dev.berth.agent.instance;
+
+/** A container operation the agent refuses, by kind; the API maps each kind to one HTTP status. */
+public abstract sealed class InstanceException extends RuntimeException {
+
+    InstanceException(String message) {
+        super(message);
+    }
+
+    /** 404: no such container, profile or image. */
+    public static final class NotFound extends InstanceException {
+        NotFound(String message) {
+            super(message);
+        }
+    }
+
+    /** 409: the name is taken or being taken. */
+    public static final class Conflict extends InstanceException {
+        Conflict(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package dev.berth.agent.instance;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.berth.agent.image.Image;
+import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.store.AtomicFiles;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.profile.ComposedProfile;
+import dev.berth.profile.Composer;
+import dev.berth.profile.HostFacts;
+import dev.berth.profile.LxcConfig;
+import dev.berth.profile.LxcConfigItem;
+import dev.berth.profile.Node;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The container lifecycle: launch from profiles and an image, and delete, each all-or-nothing. A
+ * launch that fails at any step undoes the steps before it, so no half-made container is left and
+ * the name is free again. Names are reserved for the length of an operation, so that of concurrent
+ * launches of one name exactly one proceeds.
+ */
+public final class Instances {
+
+    static final String RECORD = "berth.json";
+    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
+            .enable(SerializationFeature.INDENT_OUTPUT).disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+
+    private final Path lxcpath;
+    private final ImageStore images;
+    private final Composer profiles;
+    private final HostFacts host;
+    private final Set<String> busy = ConcurrentHashMap.newKeySet();
+
+    public Instances(Path lxcpath, ImageStore images, Composer profiles, HostFacts host) {
+        this.lxcpath = lxcpath;
+        this.images = images;
+        this.profiles = profiles;
+        this.host = host;
+    }
+
+    /**
+     * Creates container {@code name} from {@code profileNames} (then {@code overrides}) on its image,
+     * and starts it.
+     *
+     * @param imageOverride an image alias or fingerprint that replaces the profiles' {@code image}, or null
+     */
+    public ContainerRecord launch(String name, List<String> profileNames, Node.MapNode overrides, String imageOverride) {
+        Lxc.validateName(name);
+        if (!busy.add(name)) {
+            throw new InstanceException.Conflict("container \"" + name + "\" is being created or changed by another operation");
+        }
+        try {
+            if (Files.exists(lxcpath.resolve(name).resolve("config"))) {
+                throw new InstanceException.Conflict("container \"" + name + "\" already exists");
+            }
+            ComposedProfile profile = profiles.compose(profileNames, overrides);
+            String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
+            Image image = ImageStore.BUSYBOX.equals(imageRef) ? images.busybox() : images.find(imageRef)
+                    .orElseThrow(() -> new InstanceException.NotFound("no image \"" + imageRef + "\"; see the image list"));
+            List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
+            // The revert closes before the handle, so its undos still have a live handle to work with.
+            try (LxcContainer container = Lxc.open(name, lxcpath); Revert revert = new Revert()) {
+                try {
+                    image.lxcConfig().forEach(container::setConfigItem);
+                    if (items.stream().noneMatch(i -> i.key().equals("lxc.mount.auto"))) {
+                        container.setConfigItem("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed");
+                    }
+                    container.setConfigItem("lxc.uts.name", name);
+                    for (LxcConfigItem item : items) {
+                        container.setConfigItem(item.key(), item.value());
+                    }
+                    container.createOnOverlay(image.rootfs());
+                    revert.add(container::destroy);
+                    ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(profileNames),
+                            overrides == null ? Map.of() : flatten(overrides), Instant.now());
+                    AtomicFiles.write(container.directory().resolve(RECORD), JSON.writeValueAsBytes(record));
+                    container.start();
+                    revert.add(container::stop);
+                    revert.success();
+                    return record;
+                } catch (IOException e) {
+                    throw revert.failed(new UncheckedIOException("cannot write the record of " + name, e));
+                } catch (RuntimeException e) {
+                    throw revert.failed(e);
+                }
+            }
+        } finally {
+            busy.remove(name);
+        }
+    }
+
+    /** Stops (cleanly, then by force after a grace period) and destroys container {@code name}. */
+    public void delete(String name) {
+        Lxc.validateName(name);
+        if (!busy.add(name)) {
+            throw new InstanceException.Conflict("container \"" + name + "\" is being changed by another operation");
+        }
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            if (!container.isDefined()) {
+                throw new InstanceException.NotFound("no container \"" + name + "\"");
+            }
+            if (container.isRunning()) {
+                try {
+                    container.shutdown(STOP_GRACE);
+                } catch (dev.berth.lxc.LxcException.Timeout e) {
+                    container.stop();
+                }
+            }
+            container.destroy();
+        } finally {
+            busy.remove(name);
+        }
+    }
+
+    /** Berth's record of container {@code name}. */
+    public ContainerRecord record(String name) {
+        Path file = lxcpath.resolve(name).resolve(RECORD);
+        try {
+            return JSON.readValue(file.toFile(), ContainerRecord.class);
+        } catch (IOException e) {
+            throw new InstanceException.NotFound("no container \"" + name + "\" managed by Berth");
+        }
+    }
+
+    private static Map<String, String> flatten(Node.MapNode overrides) {
+        Map<String, String> flat = new java.util.LinkedHashMap<>();
+        flatten("", overrides, flat);
+        return flat;
+    }
+
+    private static void flatten(String prefix, Node node, Map<String, String> out) {
+        switch (node) {
+            case Node.MapNode map -> map.entries().forEach((k, e) -> flatten(prefix.isEmpty() ? k : prefix + "." + k, e.value(), out));
+            case Node.ScalarNode scalar -> out.put(prefix, scalar.text());
+            case Node.ListNode list -> {
+                for (int i = 0; i < list.items().size(); i++) {
+                    flatten(prefix + "[" + i + "]", list.items().get(i), out);
+                }
+            }
+        }
+    }
+}

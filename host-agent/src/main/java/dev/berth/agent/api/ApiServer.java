@@ -1,0 +1,276 @@
+package dev.berth.agent.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.berth.agent.api.model.Models;
+import dev.berth.agent.instance.ContainerRecord;
+import dev.berth.agent.instance.InstanceException;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.Operations;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.lxc.LxcException;
+import dev.berth.profile.Node;
+import dev.berth.profile.ProfileException;
+import dev.berth.profile.YamlReader;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The REST API: thin handlers that parse a request into a record, call a service off the event loop,
+ * and encode the answer. Mutating calls answer 202 with an operation to follow; every error goes
+ * through {@link #error} and becomes one JSON shape with one status per exception kind.
+ */
+public final class ApiServer {
+
+    public static final int MAX_BODY = 1 << 20;
+    private static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
+    static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
+    private final Vertx vertx;
+    private final Path lxcpath;
+    private final Instances instances;
+    private final Operations operations;
+
+    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, Operations operations) {
+        this.vertx = vertx;
+        this.lxcpath = lxcpath;
+        this.instances = instances;
+        this.operations = operations;
+    }
+
+    public Router router() {
+        Router router = Router.router(vertx);
+        router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY));
+        router.get("/1.0").handler(this::info);
+        router.get("/1.0/containers").handler(this::listContainers);
+        router.post("/1.0/containers").handler(this::createContainer);
+        router.get("/1.0/containers/:name").handler(this::getContainer);
+        router.delete("/1.0/containers/:name").handler(this::deleteContainer);
+        router.get("/1.0/operations/:id").handler(this::getOperation);
+        router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
+        router.route().last().handler(ctx -> ctx.fail(404));
+        router.route().failureHandler(this::error);
+        return router;
+    }
+
+    private void info(RoutingContext ctx) {
+        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), Lxc.version(),
+                java.nio.file.Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? "v1" : "v2", lxcpath.toString(),
+                Lxc.definedContainers(lxcpath).size()), 200);
+    }
+
+    private void listContainers(RoutingContext ctx) {
+        boolean full = "1".equals(ctx.queryParams().get("recursion"));
+        blocking(ctx, () -> {
+            List<String> names = Lxc.definedContainers(lxcpath);
+            return full ? names.stream().map(this::view).toList() : names.stream().map(n -> "/1.0/containers/" + n).toList();
+        }, 200);
+    }
+
+    private void getContainer(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        blocking(ctx, () -> view(name), 200);
+    }
+
+    private void createContainer(RoutingContext ctx) {
+        Models.ContainerCreate request = parse(ctx, Models.ContainerCreate.class);
+        if (request.name() == null) {
+            throw new BadRequest("name is required", "name");
+        }
+        Lxc.validateName(request.name());
+        List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
+        Node.MapNode overrides = request.config() == null || request.config().isEmpty() ? null : overrides(request.config());
+        accepted(ctx, operations.submit("Creating container " + request.name(), request.name(),
+                () -> instances.launch(request.name(), profiles, overrides, request.image())));
+    }
+
+    private void deleteContainer(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        accepted(ctx, operations.submit("Deleting container " + name, name, () -> {
+            instances.delete(name);
+            return null;
+        }));
+    }
+
+    private void getOperation(RoutingContext ctx) {
+        respond(ctx, 200, operation(ctx).view());
+    }
+
+    private void waitOperation(RoutingContext ctx) {
+        Operations.Op op = operation(ctx);
+        String timeoutParam = ctx.queryParams().get("timeout");
+        Duration timeout = timeoutParam == null ? DEFAULT_WAIT : Duration.ofSeconds(Long.parseLong(timeoutParam));
+        CompletableFuture<Models.Operation> done = op.done().handle((v, t) -> op.view())
+                .completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(v -> op.view());
+        Future.fromCompletionStage(done, ctx.vertx().getOrCreateContext())
+                .onSuccess(view -> respond(ctx, 200, view)).onFailure(ctx::fail);
+    }
+
+    private Operations.Op operation(RoutingContext ctx) {
+        Operations.Op op = operations.get(ctx.pathParam("id"));
+        if (op == null) {
+            throw new NotFound("no operation " + ctx.pathParam("id"));
+        }
+        return op;
+    }
+
+    private Models.Container view(String name) {
+        Lxc.validateName(name);
+        try (LxcContainer c = Lxc.open(name, lxcpath)) {
+            if (!c.isDefined()) {
+                throw new NotFound("no container \"" + name + "\"");
+            }
+            ContainerRecord record = null;
+            try {
+                record = instances.record(name);
+            } catch (InstanceException.NotFound e) {
+                // a container liblxc knows that Berth did not make: shown, without Berth's details
+            }
+            return new Models.Container(name, c.state().name(), record == null ? null : record.imageFingerprint(),
+                    record == null ? List.of() : record.profiles(), record == null ? null : record.created(),
+                    c.initPid().isPresent() ? c.initPid().getAsInt() : null);
+        }
+    }
+
+    private void accepted(RoutingContext ctx, Operations.Op op) {
+        String url = "/1.0/operations/" + op.id();
+        ctx.response().putHeader("Location", url);
+        respond(ctx, 202, new Models.Accepted("async", 202, url, op.view()));
+    }
+
+    private <T> void blocking(RoutingContext ctx, java.util.concurrent.Callable<T> work, int status) {
+        vertx.executeBlocking(work, false).onSuccess(result -> respond(ctx, status, result)).onFailure(ctx::fail);
+    }
+
+    private static <T> T parse(RoutingContext ctx, Class<T> type) {
+        try {
+            if (ctx.body() == null || ctx.body().length() == 0) {
+                throw new BadRequest("the request needs a JSON body", null);
+            }
+            return JSON.readValue(ctx.body().buffer().getBytes(), type);
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("malformed JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ")", null);
+        } catch (java.io.IOException e) {
+            throw new BadRequest("unreadable body: " + e.getMessage(), null);
+        }
+    }
+
+    /** Container config overrides, as a profile fragment: {@code {"limits.memory": "1GiB"}} or nested maps. */
+    private static Node.MapNode overrides(Map<String, Object> config) {
+        try {
+            Node node = YamlReader.read("request config", JSON.writeValueAsString(config));
+            return (Node.MapNode) node;
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("config: " + e.getOriginalMessage(), "config");
+        }
+    }
+
+    private static void respond(RoutingContext ctx, int status, Object body) {
+        try {
+            ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+                    .end(io.vertx.core.buffer.Buffer.buffer(JSON.writeValueAsBytes(body)));
+        } catch (JsonProcessingException e) {
+            ctx.fail(e);
+        }
+    }
+
+    /** The one place where failures become HTTP answers. */
+    private void error(RoutingContext ctx) {
+        Throwable failure = ctx.failure();
+        int status;
+        String message;
+        String field = null;
+        switch (failure) {
+            case null -> {
+                status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+                message = switch (status) {
+                    case 404 -> "no such endpoint: " + ctx.request().method() + " " + ctx.request().path();
+                    case 413 -> "the request body is larger than " + MAX_BODY + " bytes";
+                    default -> "request failed";
+                };
+            }
+            case BadRequest e -> {
+                status = 400;
+                message = e.getMessage();
+                field = e.field;
+            }
+            case NotFound e -> {
+                status = 404;
+                message = e.getMessage();
+            }
+            case LxcException.InvalidName e -> {
+                status = 400;
+                message = e.getMessage();
+                field = "name";
+            }
+            case ProfileException e -> {
+                status = 400;
+                message = e.getMessage();
+                field = e.problems().isEmpty() ? null : e.problems().getFirst().path();
+            }
+            case InstanceException.NotFound e -> {
+                status = 404;
+                message = e.getMessage();
+            }
+            case InstanceException.Conflict e -> {
+                status = 409;
+                message = e.getMessage();
+            }
+            case LxcException.NotDefined e -> {
+                status = 404;
+                message = e.getMessage();
+            }
+            case LxcException.AlreadyDefined e -> {
+                status = 409;
+                message = e.getMessage();
+            }
+            case LxcException.AlreadyRunning e -> {
+                status = 409;
+                message = e.getMessage();
+            }
+            case LxcException.NotRunning e -> {
+                status = 409;
+                message = e.getMessage();
+            }
+            default -> {
+                status = 500;
+                message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+            }
+        }
+        if (!ctx.response().ended()) {
+            respond(ctx, status, new Models.ErrorBody("error", status, message, field));
+        }
+    }
+
+    /** 400 with the field at fault. */
+    static final class BadRequest extends RuntimeException {
+        final String field;
+
+        BadRequest(String message, String field) {
+            super(message);
+            this.field = field;
+        }
+    }
+
+    /** 404 for a resource named in the path. */
+    static final class NotFound extends RuntimeException {
+        NotFound(String message) {
+            super(message);
+        }
+    }
+}

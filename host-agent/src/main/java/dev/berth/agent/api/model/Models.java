@@ -1,0 +1,38 @@
+package dev.berth.agent.api.model;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** The REST API's request and response shapes, shared by the agent, the CLI and the Puppet module. */
+public final class Models {
+
+    private Models() {
+    }
+
+    /** {@code GET /1.0}. */
+    public record ServerInfo(String api, String version, String hostname, String liblxc, String cgroups, String lxcpath,
+                             int containers) {
+    }
+
+    /** Every error body: the HTTP status, what went wrong and what to do, and the field at fault if any. */
+    public record ErrorBody(String type, int status, String error, String field) {
+    }
+
+    /** {@code POST /1.0/containers}. */
+    public record ContainerCreate(String name, String image, List<String> profiles, Map<String, Object> config) {
+    }
+
+    /** A container as the API shows it. */
+    public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid) {
+    }
+
+    /** An operation: {@code running}, {@code success} or {@code failure}. */
+    public record Operation(String id, String description, String status, Instant created, Instant finished,
+                            String error, Map<String, List<String>> resources) {
+    }
+
+    /** The body of a 202: where to follow the operation. */
+    public record Accepted(String type, int status, String operation, Operation metadata) {
+    }
+}

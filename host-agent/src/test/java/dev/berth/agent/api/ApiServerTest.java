@@ -1,0 +1,142 @@
+package dev.berth.agent.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.Operations;
+import dev.berth.lxc.Lxc;
+import dev.berth.profile.Composer;
+import dev.berth.profile.HostFacts;
+import dev.berth.profile.ProfileDocument;
+import dev.berth.testing.LxcSandbox;
+import dev.berth.testing.RequiresLxc;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.transport.Transport;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The API over a real Unix socket, against real containers. */
+@RequiresLxc
+class ApiServerTest {
+
+    private Vertx vertx;
+    private Operations operations;
+    private HttpClient client;
+    private SocketAddress socket;
+
+    private record Reply(int status, JsonNode body) {
+    }
+
+    @BeforeEach
+    void startVertx() {
+        vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
+        assertThat(vertx.isNativeTransportEnabled()).as("epoll transport, needed for the Unix socket").isTrue();
+        operations = new Operations();
+        client = vertx.createHttpClient();
+    }
+
+    @AfterEach
+    void stopVertx() throws Exception {
+        operations.close();
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    private void startServer(LxcSandbox sandbox) throws Exception {
+        Composer profiles = Composer.of(List.of(ProfileDocument.parse("small.yaml", """
+                name: small
+                image: busybox
+                limits: {memory: 64MiB}
+                security: {privileged: true, nesting: false}
+                """)));
+        HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0",
+                100000, 65536, List.of());
+        Instances instances = new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, host);
+        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, operations);
+        Path path = sandbox.scratch("run").resolve("berth.sock");
+        socket = SocketAddress.domainSocketAddress(path.toString());
+        HttpServer server = vertx.createHttpServer().requestHandler(api.router());
+        server.listen(socket).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private Reply call(HttpMethod method, String uri, String body) throws Exception {
+        return client.request(new RequestOptions().setServer(socket).setHost("berth").setMethod(method).setURI(uri))
+                .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
+                .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), parse(b))))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    private static JsonNode parse(Buffer body) {
+        try {
+            return ApiServer.JSON.readTree(body.getBytes());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("not JSON: " + body, e);
+        }
+    }
+
+    @Test
+    void createsInspectsAndDeletesAContainerThroughOperations(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        Reply info = call(HttpMethod.GET, "/1.0", null);
+        assertThat(info.status()).as(info.body().toString()).isEqualTo(200);
+        assertThat(info.body().get("liblxc").asText()).startsWith("5.");
+
+        String name = sandbox.name("api1");
+        Reply created = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}");
+        assertThat(created.status()).isEqualTo(202);
+        String operation = created.body().get("operation").asText();
+        assertThat(operation).startsWith("/1.0/operations/");
+        Reply waited = call(HttpMethod.GET, operation + "/wait?timeout=60", null);
+        assertThat(waited.body().get("status").asText()).as(waited.body().toString()).isEqualTo("success");
+
+        Reply container = call(HttpMethod.GET, "/1.0/containers/" + name, null);
+        assertThat(container.status()).isEqualTo(200);
+        assertThat(container.body().get("status").asText()).isEqualTo("RUNNING");
+        assertThat(container.body().get("profiles").get(0).asText()).isEqualTo("small");
+        assertThat(call(HttpMethod.GET, "/1.0/containers?recursion=1", null).body().get(0).get("name").asText()).isEqualTo(name);
+
+        Reply deleted = call(HttpMethod.DELETE, "/1.0/containers/" + name, null);
+        assertThat(deleted.status()).isEqualTo(202);
+        assertThat(call(HttpMethod.GET, deleted.body().get("operation").asText() + "/wait", null).body().get("status").asText())
+                .isEqualTo("success");
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+        assertThat(call(HttpMethod.GET, "/1.0/containers/" + name, null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void badRequestsGetClearJsonErrorsAndChangeNothing(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        Reply malformed = call(HttpMethod.POST, "/1.0/containers", "{\"name\": ");
+        assertThat(malformed.status()).as(malformed.body().toString()).isEqualTo(400);
+        assertThat(malformed.body().get("error").asText()).startsWith("malformed JSON");
+
+        Reply badName = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"a/b\",\"profiles\":[\"small\"]}");
+        assertThat(badName.status()).isEqualTo(400);
+        assertThat(badName.body().get("field").asText()).isEqualTo("name");
+        assertThat(badName.body().get("error").asText()).contains("cannot contain '/'");
+
+        Reply tooBig = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + "x".repeat(ApiServer.MAX_BODY + 1) + "\"}");
+        assertThat(tooBig.status()).isEqualTo(413);
+
+        Reply unknownProfile = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + sandbox.name("np") + "\",\"profiles\":[\"smal\"]}");
+        assertThat(unknownProfile.status()).isEqualTo(202);
+        Reply failed = call(HttpMethod.GET, unknownProfile.body().get("operation").asText() + "/wait", null);
+        assertThat(failed.body().get("status").asText()).isEqualTo("failure");
+        assertThat(failed.body().get("error").asText()).contains("no profile named 'smal'").contains("did you mean 'small'?");
+
+        assertThat(call(HttpMethod.GET, "/1.0/nothing", null).status()).isEqualTo(404);
+        assertThat(call(HttpMethod.GET, "/1.0/operations/nope", null).status()).isEqualTo(404);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+    }
+}

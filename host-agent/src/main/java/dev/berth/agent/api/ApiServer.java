@@ -59,6 +59,8 @@ public final class ApiServer {
         router.post("/1.0/containers").handler(this::createContainer);
         router.get("/1.0/containers/:name").handler(this::getContainer);
         router.delete("/1.0/containers/:name").handler(this::deleteContainer);
+        router.get("/1.0/containers/:name/state").handler(this::getState);
+        router.put("/1.0/containers/:name/state").handler(this::putState);
         router.get("/1.0/operations/:id").handler(this::getOperation);
         router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
         router.route().last().handler(ctx -> ctx.fail(404));
@@ -102,6 +104,43 @@ public final class ApiServer {
         Lxc.validateName(name);
         accepted(ctx, operations.submit("Deleting container " + name, name, () -> {
             instances.delete(name);
+            return null;
+        }));
+    }
+
+    private void getState(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        blocking(ctx, () -> {
+            try (LxcContainer c = Lxc.open(name, lxcpath)) {
+                if (!c.isDefined()) {
+                    throw new NotFound("no container \"" + name + "\"");
+                }
+                boolean running = c.isRunning();
+                return new Models.ContainerState(c.state().name(),
+                        running ? c.initPid().orElse(-1) : null,
+                        running ? c.memoryUsage() : null,
+                        running ? c.memoryLimit() : null,
+                        running ? Integer.parseInt(c.cgroupItem("pids.current").strip()) : null,
+                        running ? c.ipAddresses(null, null).stream().map(a -> a.getHostAddress()).toList() : List.of());
+            }
+        }, 200);
+    }
+
+    private void putState(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        Models.StateChange change = parse(ctx, Models.StateChange.class);
+        Instances.Action action;
+        try {
+            action = Instances.Action.valueOf(String.valueOf(change.action()).toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("action must be one of start, stop, restart, freeze, unfreeze; not " + change.action(), "action");
+        }
+        Duration timeout = Duration.ofSeconds(change.timeout() == null ? 30 : change.timeout());
+        boolean force = Boolean.TRUE.equals(change.force());
+        accepted(ctx, operations.submit(action.name().toLowerCase(java.util.Locale.ROOT) + " container " + name, name, () -> {
+            instances.changeState(name, action, force, timeout);
             return null;
         }));
     }

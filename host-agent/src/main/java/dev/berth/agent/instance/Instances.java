@@ -111,17 +111,51 @@ public final class Instances {
             if (!container.isDefined()) {
                 throw new InstanceException.NotFound("no container \"" + name + "\"");
             }
-            if (container.isRunning()) {
-                try {
-                    container.shutdown(STOP_GRACE);
-                } catch (dev.berth.lxc.LxcException.Timeout e) {
-                    container.stop();
-                }
-            }
+            stop(container, false, STOP_GRACE);
             container.destroy();
         } finally {
             busy.remove(name);
         }
+    }
+
+    /** The actions of {@code PUT state}. */
+    public enum Action { START, STOP, RESTART, FREEZE, UNFREEZE }
+
+    /**
+     * Changes a container's run state. {@code stop} asks init to halt and waits {@code timeout}, then
+     * kills; with {@code force} it kills at once.
+     */
+    public void changeState(String name, Action action, boolean force, Duration timeout) {
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            if (!container.isDefined()) {
+                throw new InstanceException.NotFound("no container \"" + name + "\"");
+            }
+            switch (action) {
+                case START -> container.start();
+                case STOP -> stop(container, force, timeout);
+                case RESTART -> {
+                    stop(container, force, timeout);
+                    container.start();
+                }
+                case FREEZE -> container.freeze();
+                case UNFREEZE -> container.unfreeze();
+            }
+        }
+    }
+
+    private static void stop(LxcContainer container, boolean force, Duration timeout) {
+        if (!container.isRunning()) {
+            return;
+        }
+        if (!force) {
+            try {
+                container.shutdown(timeout);
+                return;
+            } catch (dev.berth.lxc.LxcException.Timeout e) {
+                // init ignored the halt signal: kill it, as the operator asked for a stop
+            }
+        }
+        container.stop();
     }
 
     /** Berth's record of container {@code name}. */

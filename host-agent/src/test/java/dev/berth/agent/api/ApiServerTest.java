@@ -106,6 +106,26 @@ class ApiServerTest {
         assertThat(container.body().get("profiles").get(0).asText()).isEqualTo("small");
         assertThat(call(HttpMethod.GET, "/1.0/containers?recursion=1", null).body().get(0).get("name").asText()).isEqualTo(name);
 
+        Reply state = call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null);
+        assertThat(state.body().get("memoryUsage").asLong()).isPositive();
+        assertThat(state.body().get("memoryLimit").asLong()).isEqualTo(64L << 20);
+        assertThat(state.body().get("processes").asInt()).isPositive();
+
+        for (String action : List.of("freeze", "unfreeze", "stop", "start", "restart")) {
+            Reply changed = call(HttpMethod.PUT, "/1.0/containers/" + name + "/state", "{\"action\":\"" + action + "\",\"timeout\":5}");
+            assertThat(changed.status()).isEqualTo(202);
+            Reply done = call(HttpMethod.GET, changed.body().get("operation").asText() + "/wait", null);
+            assertThat(done.body().get("status").asText()).as(action + ": " + done.body()).isEqualTo("success");
+            String expected = switch (action) {
+                case "freeze" -> "FROZEN";
+                case "stop" -> "STOPPED";
+                default -> "RUNNING";
+            };
+            assertThat(call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("status").asText())
+                    .as(action).isEqualTo(expected);
+        }
+        assertThat(call(HttpMethod.PUT, "/1.0/containers/" + name + "/state", "{\"action\":\"explode\"}").status()).isEqualTo(400);
+
         Reply deleted = call(HttpMethod.DELETE, "/1.0/containers/" + name, null);
         assertThat(deleted.status()).isEqualTo(202);
         assertThat(call(HttpMethod.GET, deleted.body().get("operation").asText() + "/wait", null).body().get("status").asText())

@@ -27,6 +27,15 @@ public final class Models {
     public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid) {
     }
 
+    /** {@code GET /1.0/containers/{name}/state}: live figures. */
+    public record ContainerState(String status, Integer pid, Long memoryUsage, Long memoryLimit, Integer processes,
+                                 List<String> addresses) {
+    }
+
+    /** {@code PUT /1.0/containers/{name}/state}: start, stop, restart, freeze or unfreeze. */
+    public record StateChange(String action, Boolean force, Integer timeout) {
+    }
+
     /** An operation: {@code running}, {@code success} or {@code failure}. */
     public record Operation(String id, String description, String status, Instant created, Instant finished,
                             String error, Map<String, List<String>> resources) {

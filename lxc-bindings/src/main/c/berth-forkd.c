@@ -18,11 +18,13 @@
  * The reply is one message "STATUS\nERROR": for start 0 (RUNNING), 1 (failed; ERROR lines are in
  * LOGFILE), 3 (not defined); for attach the wait status of the command, or -1; for clone 0 or 1.
  * Clone forks too (it rewrites the new rootfs in a private mount namespace).
- * Prints "ready" on stdout once listening; exits when stdin reaches end-of-file (its parent is gone).
+ * Prints "ready" on stdout once listening; exits when stdin reaches end-of-file (its parent is gone,
+ * even if killed), removing its socket and the socket's directory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 #include <poll.h>
@@ -218,5 +220,6 @@ int main(int argc, char *argv[])
 		close(conn);
 	}
 	unlink(argv[1]);
+	rmdir(dirname(argv[1])); /* the private directory the agent made for the socket, if now empty */
 	return 0;
 }

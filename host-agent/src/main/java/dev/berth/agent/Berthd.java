@@ -115,6 +115,9 @@ public final class Berthd implements AutoCloseable {
         Composer profiles = Composer.of(loadProfiles(profilesDir));
         Instances instances = new Instances(settings.lxcpath(), new ImageStore(settings.stateDir().resolve("images")),
                 profiles, hostFacts(settings.stateDir()));
+        for (String action : instances.recover()) {
+            System.out.println("berthd: " + action);
+        }
         Vertx v = Vertx.builder().withTransport(Transport.EPOLL).build();
         if (!vertx.compareAndSet(null, v)) {
             v.close();

@@ -182,6 +182,9 @@ final class ForkServer {
                 process.destroyForcibly();
                 throw new IllegalStateException("berth-forkd did not start (said: " + line + ")");
             }
+            if (helper.startsWith(dir)) {
+                Files.delete(helper); // the running server keeps its inode; the directory empties itself on exit
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 process.destroy();
                 try {

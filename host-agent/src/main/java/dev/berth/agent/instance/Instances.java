@@ -73,6 +73,11 @@ public final class Instances {
             // The revert closes before the handle, so its undos still have a live handle to work with.
             try (LxcContainer container = Lxc.open(name, lxcpath); Revert revert = new Revert()) {
                 try {
+                    // The intent goes to disk first: an agent killed from here on finds it and undoes the launch.
+                    ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(profileNames),
+                            overrides == null ? Map.of() : flatten(overrides), Instant.now(), ContainerRecord.Status.CREATING);
+                    writeRecord(record);
+                    revert.add(() -> deleteDirectory(container.directory()));
                     image.lxcConfig().forEach(container::setConfigItem);
                     if (items.stream().noneMatch(i -> i.key().equals("lxc.mount.auto"))) {
                         container.setConfigItem("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed");
@@ -83,13 +88,13 @@ public final class Instances {
                     }
                     container.createOnOverlay(image.rootfs());
                     revert.add(container::destroy);
-                    ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(profileNames),
-                            overrides == null ? Map.of() : flatten(overrides), Instant.now());
-                    AtomicFiles.write(container.directory().resolve(RECORD), JSON.writeValueAsBytes(record));
+                    Failpoints.hit("launch-after-define");
                     container.start();
                     revert.add(container::stop);
+                    ContainerRecord ready = record.with(ContainerRecord.Status.READY);
+                    writeRecord(ready);
                     revert.success();
-                    return record;
+                    return ready;
                 } catch (IOException e) {
                     throw revert.failed(new UncheckedIOException("cannot write the record of " + name, e));
                 } catch (RuntimeException e) {
@@ -101,7 +106,10 @@ public final class Instances {
         }
     }
 
-    /** Stops (cleanly, then by force after a grace period) and destroys container {@code name}. */
+    /**
+     * Stops (cleanly, then by force after a grace period) and destroys container {@code name}. The
+     * intent is recorded first, so that an agent killed half-way completes the delete on restart.
+     */
     public void delete(String name) {
         Lxc.validateName(name);
         if (!busy.add(name)) {
@@ -111,8 +119,17 @@ public final class Instances {
             if (!container.isDefined()) {
                 throw new InstanceException.NotFound("no container \"" + name + "\"");
             }
+            try {
+                writeRecord(record(name).with(ContainerRecord.Status.DELETING));
+            } catch (InstanceException.NotFound e) {
+                // not made by Berth: deleted all the same, there is no record to mark
+            }
+            Failpoints.hit("delete-after-intent");
             stop(container, false, STOP_GRACE);
             container.destroy();
+            deleteDirectory(container.directory());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + name, e);
         } finally {
             busy.remove(name);
         }
@@ -165,6 +182,54 @@ public final class Instances {
             return JSON.readValue(file.toFile(), ContainerRecord.class);
         } catch (IOException e) {
             throw new InstanceException.NotFound("no container \"" + name + "\" managed by Berth");
+        }
+    }
+
+    /**
+     * Finishes or undoes what an agent killed mid-operation left behind: a launch that had not
+     * completed is rolled back (stopped, destroyed, directory removed), a delete that had begun is
+     * completed. Containers that were ready are left exactly as they are, running or not.
+     *
+     * @return one line per container acted on, for the log and the events
+     */
+    public List<String> recover() {
+        List<String> actions = new java.util.ArrayList<>();
+        try (var dirs = Files.list(lxcpath)) {
+            for (Path dir : dirs.filter(d -> Files.exists(d.resolve(RECORD))).sorted().toList()) {
+                String name = dir.getFileName().toString();
+                ContainerRecord record = record(name);
+                if (record.status() == ContainerRecord.Status.READY) {
+                    continue;
+                }
+                try (LxcContainer container = Lxc.open(name, lxcpath)) {
+                    if (container.isDefined()) {
+                        stop(container, true, Duration.ZERO);
+                        container.destroy();
+                    }
+                }
+                deleteDirectory(dir);
+                actions.add(record.status() == ContainerRecord.Status.CREATING
+                        ? "rolled back the interrupted launch of " + name
+                        : "completed the interrupted delete of " + name);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + lxcpath, e);
+        }
+        return actions;
+    }
+
+    private void writeRecord(ContainerRecord record) throws IOException {
+        AtomicFiles.write(lxcpath.resolve(record.name()).resolve(RECORD), JSON.writeValueAsBytes(record));
+    }
+
+    private static void deleteDirectory(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

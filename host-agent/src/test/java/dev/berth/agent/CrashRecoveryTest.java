@@ -1,0 +1,117 @@
+package dev.berth.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.lxc.LxcState;
+import dev.berth.testing.LxcSandbox;
+import dev.berth.testing.RequiresLxc;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * SIGKILL the agent in the middle of a launch and in the middle of a delete (held there by a
+ * failpoint), restart it, and check that nothing half-made remains and that a container that was
+ * running all along was never stopped.
+ */
+@RequiresLxc
+class CrashRecoveryTest {
+
+    @Test
+    void anAgentKilledMidLaunchOrMidDeleteLeavesNothingHalfDoneAfterRestart(LxcSandbox sandbox) throws Exception {
+        Path state = sandbox.scratch("state");
+        Path socket = state.resolve("berth.sock");
+        String survivor = sandbox.name("survivor");
+        String doomed = sandbox.name("doomed");
+        String halfMade = sandbox.name("halfmade");
+
+        // A running container, and one to delete, made by a healthy agent.
+        try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+            launch(socket, survivor);
+            launch(socket, doomed);
+        }
+        int survivorPid;
+        try (LxcContainer c = Lxc.open(survivor, sandbox.lxcpath())) {
+            survivorPid = c.initPid().orElseThrow();
+        }
+
+        killedAt("launch-after-define", state, socket, sandbox, "POST", "/1.0/containers", "{\"name\":\"" + halfMade + "\"}");
+        assertThat(sandbox.lxcpath().resolve(halfMade).resolve("config")).as("the launch got as far as defining").exists();
+        killedAt("delete-after-intent", state, socket, sandbox, "DELETE", "/1.0/containers/" + doomed, null);
+
+        try (Berthd restarted = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+            assertThat(Lxc.definedContainers(sandbox.lxcpath())).containsExactly(survivor);
+            assertThat(sandbox.lxcpath().resolve(halfMade)).doesNotExist();
+            assertThat(sandbox.lxcpath().resolve(doomed)).doesNotExist();
+            try (LxcContainer c = Lxc.open(survivor, sandbox.lxcpath())) {
+                assertThat(c.state()).isEqualTo(LxcState.RUNNING);
+                assertThat(c.initPid().orElseThrow()).as("never restarted").isEqualTo(survivorPid);
+            }
+            assertThat(request(socket, "GET", "/1.0/containers/" + survivor, null)).contains("\"status\":\"RUNNING\"");
+        }
+    }
+
+    /** Runs berthd as its own process with a failpoint, sends the request, and SIGKILLs it at the failpoint. */
+    private static void killedAt(String failpoint, Path state, Path socket, LxcSandbox sandbox, String method, String path,
+                                 String body) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Dberth.failpoint=" + failpoint,
+                "-cp", System.getProperty("java.class.path"), Berthd.class.getName(),
+                "--state-dir", state.toString(), "--lxcpath", sandbox.lxcpath().toString(), "--socket", socket.toString()));
+        Process agent = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("berthd listening")) {
+                // start-up lines
+            }
+            assertThat(line).as("berthd started").isNotNull();
+            request(socket, method, path, body);
+            while ((line = out.readLine()) != null && !line.equals("FAILPOINT " + failpoint)) {
+                // wait for the agent to reach the failpoint
+            }
+            assertThat(line).as("reached " + failpoint).isNotNull();
+            agent.destroyForcibly(); // SIGKILL
+            assertThat(agent.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            agent.destroyForcibly();
+        }
+        Files.deleteIfExists(socket);
+    }
+
+    /** Launches through the API and waits on the operation. */
+    private static void launch(Path socket, String name) throws Exception {
+        String accepted = request(socket, "POST", "/1.0/containers", "{\"name\":\"" + name + "\"}");
+        assertThat(accepted).startsWith("HTTP/1.1 202");
+        java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
+        assertThat(op.find()).isTrue();
+        assertThat(request(socket, "GET", op.group(1) + "/wait?timeout=60", null)).contains("\"status\":\"success\"");
+    }
+
+    private static String request(Path socket, String method, String path, String body) throws Exception {
+        byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            String head = method + " " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + content.length + "\r\n\r\n";
+            channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
+            channel.write(ByteBuffer.wrap(content));
+            ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+            while (channel.read(buffer) > 0) {
+                // until the agent closes
+            }
+            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+        }
+    }
+}

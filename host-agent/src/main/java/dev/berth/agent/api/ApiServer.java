@@ -95,8 +95,10 @@ public final class ApiServer {
         Lxc.validateName(request.name());
         List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
         Node.MapNode overrides = request.config() == null || request.config().isEmpty() ? null : overrides(request.config());
+        // Claimed before answering, so that of concurrent creates of one name exactly one gets 202.
+        Instances.Reservation reservation = instances.reserve(request.name());
         accepted(ctx, operations.submit("Creating container " + request.name(), request.name(),
-                () -> instances.launch(request.name(), profiles, overrides, request.image())));
+                () -> instances.launch(reservation, profiles, overrides, request.image())));
     }
 
     private void deleteContainer(RoutingContext ctx) {

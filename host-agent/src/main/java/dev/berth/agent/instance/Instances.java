@@ -57,14 +57,45 @@ public final class Instances {
      * @param imageOverride an image alias or fingerprint that replaces the profiles' {@code image}, or null
      */
     public ContainerRecord launch(String name, List<String> profileNames, Node.MapNode overrides, String imageOverride) {
+        return launch(reserve(name), profileNames, overrides, imageOverride);
+    }
+
+    /**
+     * Claims {@code name} for a launch, so that the API can answer 409 at once to every other launch
+     * of it; the reservation ends when the launch it is passed to ends.
+     *
+     * @throws InstanceException.Conflict if the name is taken or being taken
+     */
+    public Reservation reserve(String name) {
         Lxc.validateName(name);
         if (!busy.add(name)) {
             throw new InstanceException.Conflict("container \"" + name + "\" is being created or changed by another operation");
         }
+        if (Files.exists(lxcpath.resolve(name).resolve("config")) || Files.exists(lxcpath.resolve(name).resolve(RECORD))) {
+            busy.remove(name);
+            throw new InstanceException.Conflict("container \"" + name + "\" already exists");
+        }
+        return new Reservation(name);
+    }
+
+    /** A name claimed for one launch. */
+    public final class Reservation {
+        private final String name;
+
+        private Reservation(String name) {
+            this.name = name;
+        }
+
+        public String name() {
+            return name;
+        }
+    }
+
+    /** Launches on a name already reserved with {@link #reserve}; the reservation ends with it. */
+    public ContainerRecord launch(Reservation reservation, List<String> profileNames, Node.MapNode overrides,
+                                  String imageOverride) {
+        String name = reservation.name();
         try {
-            if (Files.exists(lxcpath.resolve(name).resolve("config"))) {
-                throw new InstanceException.Conflict("container \"" + name + "\" already exists");
-            }
             ComposedProfile profile = profiles.compose(profileNames, overrides);
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
             Image image = ImageStore.BUSYBOX.equals(imageRef) ? images.busybox() : images.find(imageRef)

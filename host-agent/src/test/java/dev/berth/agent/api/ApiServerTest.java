@@ -135,6 +135,32 @@ class ApiServerTest {
     }
 
     @Test
+    void ofTwentyConcurrentCreatesOfOneNameExactlyOneIsAccepted(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        String name = sandbox.name("same");
+        List<io.vertx.core.Future<Reply>> replies = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            replies.add(client.request(new RequestOptions().setServer(socket).setHost("berth").setMethod(HttpMethod.POST)
+                            .setURI("/1.0/containers"))
+                    .compose(req -> req.send(Buffer.buffer("{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}")))
+                    .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), parse(b)))));
+        }
+        io.vertx.core.Future.all(replies).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        List<Reply> all = replies.stream().map(io.vertx.core.Future::result).toList();
+        assertThat(all).filteredOn(r -> r.status() == 202).hasSize(1);
+        assertThat(all).filteredOn(r -> r.status() == 409).hasSize(19)
+                .allSatisfy(r -> assertThat(r.body().get("error").asText()).contains(name));
+        Reply accepted = all.stream().filter(r -> r.status() == 202).findFirst().orElseThrow();
+        assertThat(call(HttpMethod.GET, accepted.body().get("operation").asText() + "/wait", null).body().get("status").asText())
+                .isEqualTo("success");
+        assertThat(call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}").status())
+                .as("and once it exists").isEqualTo(409);
+        Reply deleted = call(HttpMethod.DELETE, "/1.0/containers/" + name, null);
+        call(HttpMethod.GET, deleted.body().get("operation").asText() + "/wait", null);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+    }
+
+    @Test
     void badRequestsGetClearJsonErrorsAndChangeNothing(LxcSandbox sandbox) throws Exception {
         startServer(sandbox);
         Reply malformed = call(HttpMethod.POST, "/1.0/containers", "{\"name\": ");

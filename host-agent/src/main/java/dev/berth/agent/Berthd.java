@@ -4,9 +4,8 @@ import dev.berth.agent.api.ApiServer;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.Operations;
-import dev.berth.profile.Composer;
+import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.profile.HostFacts;
-import dev.berth.profile.ProfileDocument;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.SocketAddress;
@@ -15,11 +14,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 
 /**
  * berthd: the host agent. {@link #start()} brings up the API on the Unix socket (and a TCP address if
@@ -112,9 +109,9 @@ public final class Berthd implements AutoCloseable {
         if (!Files.exists(profilesDir.resolve("default.yaml"))) {
             Files.writeString(profilesDir.resolve("default.yaml"), DEFAULT_PROFILE);
         }
-        Composer profiles = Composer.of(loadProfiles(profilesDir));
+        ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         Instances instances = new Instances(settings.lxcpath(), new ImageStore(settings.stateDir().resolve("images")),
-                profiles, hostFacts(settings.stateDir()));
+                profiles::composer, hostFacts(settings.stateDir()));
         for (String action : instances.recover()) {
             System.out.println("berthd: " + action);
         }
@@ -124,7 +121,7 @@ public final class Berthd implements AutoCloseable {
             throw new IllegalStateException("berthd already started");
         }
         operations = new Operations();
-        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, operations);
+        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, profiles, operations);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());
@@ -170,16 +167,6 @@ public final class Berthd implements AutoCloseable {
         }, "berthd-stop"));
         System.out.println("berthd listening on " + settings.socket() + (settings.listen() == null ? "" : " and " + settings.listen())
                 + "; containers in " + settings.lxcpath());
-    }
-
-    private static List<ProfileDocument> loadProfiles(Path dir) throws IOException {
-        List<ProfileDocument> documents = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
-                documents.add(ProfileDocument.load(file));
-            }
-        }
-        return documents;
     }
 
     private static HostFacts hostFacts(Path stateDir) throws IOException {

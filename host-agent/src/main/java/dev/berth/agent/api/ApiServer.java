@@ -8,6 +8,7 @@ import dev.berth.agent.instance.ContainerRecord;
 import dev.berth.agent.instance.InstanceException;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.Operations;
+import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcContainer;
 import dev.berth.lxc.LxcException;
@@ -42,12 +43,14 @@ public final class ApiServer {
     private final Vertx vertx;
     private final Path lxcpath;
     private final Instances instances;
+    private final ProfileRegistry profiles;
     private final Operations operations;
 
-    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, Operations operations) {
+    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ProfileRegistry profiles, Operations operations) {
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;
+        this.profiles = profiles;
         this.operations = operations;
     }
 
@@ -61,6 +64,11 @@ public final class ApiServer {
         router.delete("/1.0/containers/:name").handler(this::deleteContainer);
         router.get("/1.0/containers/:name/state").handler(this::getState);
         router.put("/1.0/containers/:name/state").handler(this::putState);
+        router.get("/1.0/profiles").handler(this::listProfiles);
+        router.post("/1.0/profiles").handler(this::createProfile);
+        router.get("/1.0/profiles/:name").handler(this::getProfile);
+        router.put("/1.0/profiles/:name").handler(this::putProfile);
+        router.delete("/1.0/profiles/:name").handler(this::deleteProfile);
         router.get("/1.0/operations/:id").handler(this::getOperation);
         router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
         router.route().last().handler(ctx -> ctx.fail(404));
@@ -145,6 +153,68 @@ public final class ApiServer {
             instances.changeState(name, action, force, timeout);
             return null;
         }));
+    }
+
+    private void listProfiles(RoutingContext ctx) {
+        boolean full = "1".equals(ctx.queryParams().get("recursion"));
+        blocking(ctx, () -> full ? profiles.names().stream().map(this::profileView).toList()
+                : profiles.names().stream().map(n -> "/1.0/profiles/" + n).toList(), 200);
+    }
+
+    private void getProfile(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        blocking(ctx, () -> profileView(name), 200);
+    }
+
+    private void createProfile(RoutingContext ctx) {
+        Models.ProfilePut put = parse(ctx, Models.ProfilePut.class);
+        if (put.name() == null || put.content() == null) {
+            throw new BadRequest("a profile needs a name and its YAML content", put.name() == null ? "name" : "content");
+        }
+        blocking(ctx, () -> {
+            if (profiles.names().contains(put.name())) {
+                throw new Conflict("profile \"" + put.name() + "\" already exists; PUT /1.0/profiles/" + put.name() + " replaces it");
+            }
+            profiles.put(put.name(), put.content());
+            return new Models.ProfileChanged(put.name(), List.of());
+        }, 201);
+    }
+
+    private void putProfile(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Models.ProfilePut put = parse(ctx, Models.ProfilePut.class);
+        if (put.content() == null) {
+            throw new BadRequest("the profile's YAML content is required", "content");
+        }
+        blocking(ctx, () -> {
+            profiles.get(name);
+            profiles.put(name, put.content());
+            // Running containers pick the change up when they are next launched or updated.
+            return new Models.ProfileChanged(name, instances.usedBy(name));
+        }, 200);
+    }
+
+    private void deleteProfile(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        blocking(ctx, () -> {
+            List<String> users = instances.usedBy(name);
+            List<String> children = profiles.extending(name);
+            profiles.get(name);
+            if (!users.isEmpty() || !children.isEmpty()) {
+                throw new Conflict("profile \"" + name + "\" is in use" + (users.isEmpty() ? "" : " by containers " + users)
+                        + (children.isEmpty() ? "" : " and extended by profiles " + children) + "; change those first");
+            }
+            profiles.delete(name);
+            return new Models.ProfileChanged(name, List.of());
+        }, 200);
+    }
+
+    private Models.Profile profileView(String name) {
+        var document = profiles.get(name);
+        var description = document.root().get("description");
+        return new Models.Profile(name,
+                description instanceof dev.berth.profile.Node.ScalarNode s ? s.text() : null,
+                profiles.content(name), instances.usedBy(name), profiles.extending(name));
     }
 
     private void getOperation(RoutingContext ctx) {
@@ -254,6 +324,14 @@ public final class ApiServer {
                 status = 404;
                 message = e.getMessage();
             }
+            case Conflict e -> {
+                status = 409;
+                message = e.getMessage();
+            }
+            case ProfileRegistry.NoSuchProfile e -> {
+                status = 404;
+                message = e.getMessage();
+            }
             case LxcException.InvalidName e -> {
                 status = 400;
                 message = e.getMessage();
@@ -305,6 +383,13 @@ public final class ApiServer {
         BadRequest(String message, String field) {
             super(message);
             this.field = field;
+        }
+    }
+
+    /** 409: the resource is in a state that forbids the change. */
+    static final class Conflict extends RuntimeException {
+        Conflict(String message) {
+            super(message);
         }
     }
 

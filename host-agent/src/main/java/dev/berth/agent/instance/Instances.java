@@ -39,11 +39,12 @@ public final class Instances {
 
     private final Path lxcpath;
     private final ImageStore images;
-    private final Composer profiles;
+    private final java.util.function.Supplier<Composer> profiles;
     private final HostFacts host;
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
 
-    public Instances(Path lxcpath, ImageStore images, Composer profiles, HostFacts host) {
+    /** @param profiles the profiles as they are at each launch (they change through the API) */
+    public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host) {
         this.lxcpath = lxcpath;
         this.images = images;
         this.profiles = profiles;
@@ -96,7 +97,7 @@ public final class Instances {
                                   String imageOverride) {
         String name = reservation.name();
         try {
-            ComposedProfile profile = profiles.compose(profileNames, overrides);
+            ComposedProfile profile = profiles.get().compose(profileNames, overrides);
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
             Image image = ImageStore.BUSYBOX.equals(imageRef) ? images.busybox() : images.find(imageRef)
                     .orElseThrow(() -> new InstanceException.NotFound("no image \"" + imageRef + "\"; see the image list"));
@@ -204,6 +205,21 @@ public final class Instances {
             }
         }
         container.stop();
+    }
+
+    /** The containers whose records name profile {@code profile}, sorted. */
+    public List<String> usedBy(String profile) {
+        List<String> users = new java.util.ArrayList<>();
+        for (String name : Lxc.definedContainers(lxcpath)) {
+            try {
+                if (record(name).profiles().contains(profile)) {
+                    users.add(name);
+                }
+            } catch (InstanceException.NotFound e) {
+                // not made by Berth: uses no Berth profile
+            }
+        }
+        return users;
     }
 
     /** Berth's record of container {@code name}. */

@@ -7,9 +7,8 @@ import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.Operations;
 import dev.berth.lxc.Lxc;
-import dev.berth.profile.Composer;
+import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.profile.HostFacts;
-import dev.berth.profile.ProfileDocument;
 import dev.berth.testing.LxcSandbox;
 import dev.berth.testing.RequiresLxc;
 import io.vertx.core.Vertx;
@@ -54,16 +53,18 @@ class ApiServerTest {
     }
 
     private void startServer(LxcSandbox sandbox) throws Exception {
-        Composer profiles = Composer.of(List.of(ProfileDocument.parse("small.yaml", """
+        Path profileDir = sandbox.scratch("profiles");
+        java.nio.file.Files.writeString(profileDir.resolve("small.yaml"), """
                 name: small
                 image: busybox
                 limits: {memory: 64MiB}
                 security: {privileged: true, nesting: false}
-                """)));
+                """);
+        ProfileRegistry profiles = new ProfileRegistry(profileDir);
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0",
                 100000, 65536, List.of());
-        Instances instances = new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, host);
-        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, operations);
+        Instances instances = new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles::composer, host);
+        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, profiles, operations);
         Path path = sandbox.scratch("run").resolve("berth.sock");
         socket = SocketAddress.domainSocketAddress(path.toString());
         HttpServer server = vertx.createHttpServer().requestHandler(api.router());
@@ -94,7 +95,8 @@ class ApiServerTest {
 
         String name = sandbox.name("api1");
         Reply created = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}");
-        assertThat(created.status()).isEqualTo(202);
+        assertThat(created.status()).as(created.body().toString()).isEqualTo(202);
+        assertThat(created.body().has("operation")).as(created.body().toString()).isTrue();
         String operation = created.body().get("operation").asText();
         assertThat(operation).startsWith("/1.0/operations/");
         Reply waited = call(HttpMethod.GET, operation + "/wait?timeout=60", null);
@@ -161,6 +163,53 @@ class ApiServerTest {
     }
 
     @Test
+    void profilesAreCreatedReadReplacedAndDeletedButNotWhileInUse(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        String web = "name: web\ndescription: a web tier\nextends: [small]\nlimits: {memory: 96MiB}  # comment kept\n";
+        assertThat(call(HttpMethod.POST, "/1.0/profiles", json("web", web)).status()).isEqualTo(201);
+        assertThat(call(HttpMethod.POST, "/1.0/profiles", json("web", web)).status()).isEqualTo(409);
+        Reply got = call(HttpMethod.GET, "/1.0/profiles/web", null);
+        assertThat(got.body().get("content").asText()).isEqualTo(web);
+        assertThat(got.body().get("description").asText()).isEqualTo("a web tier");
+        assertThat(call(HttpMethod.GET, "/1.0/profiles/small", null).body().get("extendedBy").get(0).asText()).isEqualTo("web");
+
+        Reply typo = call(HttpMethod.PUT, "/1.0/profiles/web", json(null, "name: web\nlimts: {memory: 1G}\n"));
+        assertThat(typo.status()).isEqualTo(400);
+        assertThat(typo.body().get("error").asText()).contains("web.yaml:2:1: limts: unknown key 'limts'").contains("did you mean 'limits'?");
+        assertThat(call(HttpMethod.GET, "/1.0/profiles/web", null).body().get("content").asText()).as("unchanged").isEqualTo(web);
+        Reply cycle = call(HttpMethod.PUT, "/1.0/profiles/small", json(null, "name: small\nextends: [web]\nimage: busybox\n"));
+        assertThat(cycle.status()).isEqualTo(400);
+        assertThat(cycle.body().get("error").asText()).contains("extends cycle: small -> web -> small");
+
+        String name = sandbox.name("pweb");
+        Reply created = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"web\"]}");
+        assertThat(call(HttpMethod.GET, created.body().get("operation").asText() + "/wait", null).body().get("status").asText())
+                .isEqualTo("success");
+        assertThat(call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("memoryLimit").asLong())
+                .isEqualTo(96L << 20);
+        Reply inUse = call(HttpMethod.DELETE, "/1.0/profiles/web", null);
+        assertThat(inUse.status()).isEqualTo(409);
+        assertThat(inUse.body().get("error").asText()).contains("in use by containers [" + name + "]");
+        Reply changed = call(HttpMethod.PUT, "/1.0/profiles/web", json(null, web.replace("96MiB", "128MiB")));
+        assertThat(changed.body().get("affects").get(0).asText()).isEqualTo(name);
+
+        Reply deleted = call(HttpMethod.DELETE, "/1.0/containers/" + name, null);
+        call(HttpMethod.GET, deleted.body().get("operation").asText() + "/wait", null);
+        assertThat(call(HttpMethod.DELETE, "/1.0/profiles/small", null).status()).as("still extended by web").isEqualTo(409);
+        assertThat(call(HttpMethod.DELETE, "/1.0/profiles/web", null).status()).isEqualTo(200);
+        assertThat(call(HttpMethod.GET, "/1.0/profiles/web", null).status()).isEqualTo(404);
+    }
+
+    private static String json(String name, String content) throws Exception {
+        java.util.Map<String, String> body = new java.util.LinkedHashMap<>();
+        if (name != null) {
+            body.put("name", name);
+        }
+        body.put("content", content);
+        return ApiServer.JSON.writeValueAsString(body);
+    }
+
+    @Test
     void badRequestsGetClearJsonErrorsAndChangeNothing(LxcSandbox sandbox) throws Exception {
         startServer(sandbox);
         Reply malformed = call(HttpMethod.POST, "/1.0/containers", "{\"name\": ");
@@ -169,7 +218,7 @@ class ApiServerTest {
 
         Reply badName = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"a/b\",\"profiles\":[\"small\"]}");
         assertThat(badName.status()).isEqualTo(400);
-        assertThat(badName.body().get("field").asText()).isEqualTo("name");
+        assertThat(badName.body().path("field").asText()).as(badName.body().toString()).isEqualTo("name");
         assertThat(badName.body().get("error").asText()).contains("cannot contain '/'");
 
         Reply tooBig = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + "x".repeat(ApiServer.MAX_BODY + 1) + "\"}");

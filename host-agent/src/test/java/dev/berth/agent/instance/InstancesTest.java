@@ -44,7 +44,7 @@ class InstancesTest {
                         extends: [small]
                         limits: {cpu: "0-999"}
                         """)));
-        return new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, HOST);
+        return new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), () -> profiles, HOST);
     }
 
     @Test

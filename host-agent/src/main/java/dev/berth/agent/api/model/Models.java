@@ -36,6 +36,18 @@ public final class Models {
     public record StateChange(String action, Boolean force, Integer timeout) {
     }
 
+    /** A profile as the API shows it: its YAML as written, and what uses it. */
+    public record Profile(String name, String description, String content, List<String> usedBy, List<String> extendedBy) {
+    }
+
+    /** {@code POST /1.0/profiles} and {@code PUT /1.0/profiles/{name}}: the profile's YAML. */
+    public record ProfilePut(String name, String content) {
+    }
+
+    /** The answer to a profile change: which containers it affects. */
+    public record ProfileChanged(String name, List<String> affects) {
+    }
+
     /** An operation: {@code running}, {@code success} or {@code failure}. */
     public record Operation(String id, String description, String status, Instant created, Instant finished,
                             String error, Map<String, List<String>> resources) {

@@ -9,10 +9,6 @@ import dev.berth.testing.LxcSandbox;
 import dev.berth.testing.RequiresLxc;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +55,7 @@ class CrashRecoveryTest {
                 assertThat(c.state()).isEqualTo(LxcState.RUNNING);
                 assertThat(c.initPid().orElseThrow()).as("never restarted").isEqualTo(survivorPid);
             }
-            assertThat(request(socket, "GET", "/1.0/containers/" + survivor, null)).contains("\"status\":\"RUNNING\"");
+            assertThat(UnixHttp.request(socket, "GET", "/1.0/containers/" + survivor, null)).contains("\"status\":\"RUNNING\"");
         }
     }
 
@@ -77,7 +73,7 @@ class CrashRecoveryTest {
                 // start-up lines
             }
             assertThat(line).as("berthd started").isNotNull();
-            request(socket, method, path, body);
+            UnixHttp.request(socket, method, path, body);
             while ((line = out.readLine()) != null && !line.equals("FAILPOINT " + failpoint)) {
                 // wait for the agent to reach the failpoint
             }
@@ -92,26 +88,10 @@ class CrashRecoveryTest {
 
     /** Launches through the API and waits on the operation. */
     private static void launch(Path socket, String name) throws Exception {
-        String accepted = request(socket, "POST", "/1.0/containers", "{\"name\":\"" + name + "\"}");
+        String accepted = UnixHttp.request(socket, "POST", "/1.0/containers", "{\"name\":\"" + name + "\"}");
         assertThat(accepted).startsWith("HTTP/1.1 202");
         java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
         assertThat(op.find()).isTrue();
-        assertThat(request(socket, "GET", op.group(1) + "/wait?timeout=60", null)).contains("\"status\":\"success\"");
-    }
-
-    private static String request(Path socket, String method, String path, String body) throws Exception {
-        byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            String head = method + " " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: " + content.length + "\r\n\r\n";
-            channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
-            channel.write(ByteBuffer.wrap(content));
-            ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-            while (channel.read(buffer) > 0) {
-                // until the agent closes
-            }
-            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
-        }
+        assertThat(UnixHttp.request(socket, "GET", op.group(1) + "/wait?timeout=60", null)).contains("\"status\":\"success\"");
     }
 }

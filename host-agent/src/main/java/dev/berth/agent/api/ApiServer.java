@@ -300,76 +300,34 @@ public final class ApiServer {
         }
     }
 
-    /** The one place where failures become HTTP answers. */
+    /** The one place where failures become HTTP answers: one status per kind of failure. */
     private void error(RoutingContext ctx) {
         Throwable failure = ctx.failure();
         int status;
         String message;
         String field = null;
-        switch (failure) {
-            case null -> {
-                status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-                message = switch (status) {
-                    case 404 -> "no such endpoint: " + ctx.request().method() + " " + ctx.request().path();
-                    case 413 -> "the request body is larger than " + MAX_BODY + " bytes";
-                    default -> "request failed";
-                };
-            }
-            case BadRequest e -> {
-                status = 400;
-                message = e.getMessage();
-                field = e.field;
-            }
-            case NotFound e -> {
-                status = 404;
-                message = e.getMessage();
-            }
-            case Conflict e -> {
-                status = 409;
-                message = e.getMessage();
-            }
-            case ProfileRegistry.NoSuchProfile e -> {
-                status = 404;
-                message = e.getMessage();
-            }
-            case LxcException.InvalidName e -> {
-                status = 400;
-                message = e.getMessage();
-                field = "name";
-            }
-            case ProfileException e -> {
-                status = 400;
-                message = e.getMessage();
-                field = e.problems().isEmpty() ? null : e.problems().getFirst().path();
-            }
-            case InstanceException.NotFound e -> {
-                status = 404;
-                message = e.getMessage();
-            }
-            case InstanceException.Conflict e -> {
-                status = 409;
-                message = e.getMessage();
-            }
-            case LxcException.NotDefined e -> {
-                status = 404;
-                message = e.getMessage();
-            }
-            case LxcException.AlreadyDefined e -> {
-                status = 409;
-                message = e.getMessage();
-            }
-            case LxcException.AlreadyRunning e -> {
-                status = 409;
-                message = e.getMessage();
-            }
-            case LxcException.NotRunning e -> {
-                status = 409;
-                message = e.getMessage();
-            }
-            default -> {
-                status = 500;
-                message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
-            }
+        if (failure == null) {
+            status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+            message = switch (status) {
+                case 404 -> "no such endpoint: " + ctx.request().method() + " " + ctx.request().path();
+                case 413 -> "the request body is larger than " + MAX_BODY + " bytes";
+                default -> "request failed";
+            };
+        } else {
+            status = switch (failure) {
+                case BadRequest _, LxcException.InvalidName _, ProfileException _ -> 400;
+                case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _ -> 404;
+                case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
+                     LxcException.NotRunning _ -> 409;
+                default -> 500;
+            };
+            message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+            field = switch (failure) {
+                case BadRequest e -> e.field;
+                case LxcException.InvalidName _ -> "name";
+                case ProfileException e -> e.problems().isEmpty() ? null : e.problems().getFirst().path();
+                default -> null;
+            };
         }
         if (!ctx.response().ended()) {
             respond(ctx, status, new Models.ErrorBody("error", status, message, field));

@@ -3,6 +3,7 @@ package dev.berth.agent;
 import dev.berth.agent.api.ApiServer;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.profile.HostFacts;
@@ -120,8 +121,9 @@ public final class Berthd implements AutoCloseable {
             v.close();
             throw new IllegalStateException("berthd already started");
         }
-        operations = new Operations();
-        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, profiles, operations);
+        Events events = new Events();
+        operations = new Operations(events);
+        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, profiles, operations, events);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());

@@ -8,13 +8,85 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** A plain HTTP/1.1 request over the agent's Unix socket, as any client (curl --unix-socket) sends it. */
-final class UnixHttp {
+public final class UnixHttp {
 
     private UnixHttp() {
     }
 
+    /** A WebSocket client over the Unix socket: just enough of RFC 6455 to read the agent's text messages. */
+    public static final class WebSocket implements AutoCloseable {
+        private final SocketChannel channel;
+        private final java.io.DataInputStream in;
+
+        private WebSocket(SocketChannel channel) {
+            this.channel = channel;
+            this.in = new java.io.DataInputStream(new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(channel)));
+        }
+
+        /** Opens {@code path} and completes the upgrade handshake. */
+        public static WebSocket open(Path socket, String path) throws Exception {
+            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            String key = java.util.Base64.getEncoder().encodeToString("berth-test-key-16".substring(0, 16).getBytes(StandardCharsets.US_ASCII));
+            String head = "GET " + path + " HTTP/1.1\r\nHost: berth\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+            channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
+            WebSocket ws = new WebSocket(channel);
+            String status = ws.line();
+            if (!status.startsWith("HTTP/1.1 101")) {
+                channel.close();
+                throw new IllegalStateException("no WebSocket upgrade: " + status);
+            }
+            while (!ws.line().isEmpty()) {
+                // response headers
+            }
+            return ws;
+        }
+
+        /** The next text message (control frames are skipped), or null when the agent closed the stream. */
+        public String next() throws Exception {
+            while (true) {
+                int b0 = in.read();
+                if (b0 < 0) {
+                    return null;
+                }
+                int b1 = in.readUnsignedByte();
+                long length = b1 & 0x7f;
+                if (length == 126) {
+                    length = in.readUnsignedShort();
+                } else if (length == 127) {
+                    length = in.readLong();
+                }
+                byte[] payload = new byte[(int) length];
+                in.readFully(payload);
+                int opcode = b0 & 0x0f;
+                if (opcode == 0x8) {
+                    return null;
+                }
+                if (opcode == 0x1) {
+                    return new String(payload, StandardCharsets.UTF_8);
+                }
+            }
+        }
+
+        private String line() throws Exception {
+            StringBuilder line = new StringBuilder();
+            for (int c; (c = in.read()) != '\n' && c >= 0; ) {
+                if (c != '\r') {
+                    line.append((char) c);
+                }
+            }
+            return line.toString();
+        }
+
+        @Override
+        public void close() throws Exception {
+            channel.close();
+        }
+    }
+
     /** The whole raw response, status line and headers included. */
-    static String request(Path socket, String method, String path, String body) throws Exception {
+    public static String request(Path socket, String method, String path, String body) throws Exception {
         byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));

@@ -7,6 +7,7 @@ import dev.berth.agent.api.model.Models;
 import dev.berth.agent.instance.ContainerRecord;
 import dev.berth.agent.instance.InstanceException;
 import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.lxc.Lxc;
@@ -45,8 +46,11 @@ public final class ApiServer {
     private final Instances instances;
     private final ProfileRegistry profiles;
     private final Operations operations;
+    private final Events events;
 
-    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ProfileRegistry profiles, Operations operations) {
+    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ProfileRegistry profiles, Operations operations,
+                     Events events) {
+        this.events = events;
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;
@@ -70,6 +74,7 @@ public final class ApiServer {
         router.put("/1.0/profiles/:name").handler(this::putProfile);
         router.delete("/1.0/profiles/:name").handler(this::deleteProfile);
         router.get("/1.0/operations/:id").handler(this::getOperation);
+        router.get("/1.0/events").handler(this::streamEvents);
         router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
         router.route().last().handler(ctx -> ctx.fail(404));
         router.route().failureHandler(this::error);
@@ -105,14 +110,14 @@ public final class ApiServer {
         Node.MapNode overrides = request.config() == null || request.config().isEmpty() ? null : overrides(request.config());
         // Claimed before answering, so that of concurrent creates of one name exactly one gets 202.
         Instances.Reservation reservation = instances.reserve(request.name());
-        accepted(ctx, operations.submit("Creating container " + request.name(), request.name(),
+        accepted(ctx, operations.submit("Creating container " + request.name(), request.name(), "container-created",
                 () -> instances.launch(reservation, profiles, overrides, request.image())));
     }
 
     private void deleteContainer(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         Lxc.validateName(name);
-        accepted(ctx, operations.submit("Deleting container " + name, name, () -> {
+        accepted(ctx, operations.submit("Deleting container " + name, name, "container-deleted", () -> {
             instances.delete(name);
             return null;
         }));
@@ -149,7 +154,8 @@ public final class ApiServer {
         }
         Duration timeout = Duration.ofSeconds(change.timeout() == null ? 30 : change.timeout());
         boolean force = Boolean.TRUE.equals(change.force());
-        accepted(ctx, operations.submit(action.name().toLowerCase(java.util.Locale.ROOT) + " container " + name, name, () -> {
+        accepted(ctx, operations.submit(action.name().toLowerCase(java.util.Locale.ROOT) + " container " + name, name,
+                "container-" + lifecycleVerb(action), () -> {
             instances.changeState(name, action, force, timeout);
             return null;
         }));
@@ -207,6 +213,50 @@ public final class ApiServer {
             profiles.delete(name);
             return new Models.ProfileChanged(name, List.of());
         }, 200);
+    }
+
+    private static String lifecycleVerb(Instances.Action action) {
+        return switch (action) {
+            case START -> "started";
+            case STOP -> "stopped";
+            case RESTART -> "restarted";
+            case FREEZE -> "frozen";
+            case UNFREEZE -> "unfrozen";
+        };
+    }
+
+    /**
+     * {@code GET /1.0/events[?type=operation,lifecycle]} upgraded to a WebSocket: one JSON text
+     * message per event. A listener whose connection cannot take more is disconnected (close code
+     * 1008), so a slow client never makes the agent hold events for it.
+     */
+    private void streamEvents(RoutingContext ctx) {
+        String typeParam = ctx.queryParams().get("type");
+        java.util.Set<String> types = typeParam == null ? java.util.Set.of("operation", "lifecycle")
+                : java.util.Set.of(typeParam.split(","));
+        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
+        ctx.request().toWebSocket().onSuccess(ws -> {
+            Runnable unsubscribe = events.subscribe(event -> {
+                if (!types.contains(event.type())) {
+                    return;
+                }
+                context.runOnContext(v -> {
+                    if (ws.isClosed()) {
+                        return;
+                    }
+                    if (ws.writeQueueFull()) {
+                        ws.close((short) 1008, "event listener too slow; reconnect and catch up with GET /1.0/operations");
+                        return;
+                    }
+                    try {
+                        ws.writeTextMessage(JSON.writeValueAsString(event));
+                    } catch (JsonProcessingException e) {
+                        ws.close((short) 1011, "cannot encode an event");
+                    }
+                });
+            });
+            ws.closeHandler(v -> unsubscribe.run());
+        }).onFailure(ctx::fail);
     }
 
     private Models.Profile profileView(String name) {

@@ -54,23 +54,38 @@ public final class Operations implements AutoCloseable {
     }
 
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    private final Events events;
     private final Map<String, Op> operations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> containerLocks = new ConcurrentHashMap<>();
 
-    /** Starts {@code work} on container {@code container}, after any operation already running on it. */
-    public Op submit(String description, String container, java.util.concurrent.Callable<?> work) {
+    public Operations(Events events) {
+        this.events = events;
+    }
+
+    /**
+     * Starts {@code work} on container {@code container}, after any operation already running on it.
+     * When it succeeds, {@code lifecycle} (if not null) is published as a lifecycle event.
+     */
+    public Op submit(String description, String container, String lifecycle, java.util.concurrent.Callable<?> work) {
         Op op = new Op(description, container);
         operations.put(op.id, op);
+        events.publish("operation", Map.of("operation", op.view()));
         ReentrantLock lock = containerLocks.computeIfAbsent(container, c -> new ReentrantLock(true));
         threads.submit(() -> {
             lock.lock();
             try {
-                op.done.complete(work.call());
+                Object result = work.call();
+                op.finished = Instant.now();
+                op.done.complete(result);
+                if (lifecycle != null) {
+                    events.publish("lifecycle", Map.of("action", lifecycle, "source", "/1.0/containers/" + container));
+                }
             } catch (Throwable t) {
+                op.finished = Instant.now();
                 op.done.completeExceptionally(t);
             } finally {
-                op.finished = Instant.now();
                 lock.unlock();
+                events.publish("operation", Map.of("operation", op.view()));
             }
         });
         return op;

@@ -116,6 +116,9 @@ public final class Berthd implements AutoCloseable {
         for (String action : instances.recover()) {
             System.out.println("berthd: " + action);
         }
+        for (String name : instances.autostart()) {
+            System.out.println("berthd: autostarted " + name);
+        }
         Vertx v = Vertx.builder().withTransport(Transport.EPOLL).build();
         if (!vertx.compareAndSet(null, v)) {
             v.close();

@@ -28,6 +28,40 @@ class BerthdTest {
     }
 
     @Test
+    void containersWithAutostartAreStartedWhenTheAgentStarts(LxcSandbox sandbox) throws Exception {
+        Path state = sandbox.scratch("state");
+        Files.createDirectories(state.resolve("profiles"));
+        Files.writeString(state.resolve("profiles/boot.yaml"),
+                "name: boot\nimage: busybox\nautostart: true\nsecurity: {privileged: true, nesting: false}\n");
+        Path socket = state.resolve("berth.sock");
+        String auto = sandbox.name("auto");
+        String manual = sandbox.name("manual");
+        try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+            for (String[] c : new String[][] {{auto, "boot"}, {manual, "default"}}) {
+                String accepted = UnixHttp.request(socket, "POST", "/1.0/containers",
+                        "{\"name\":\"" + c[0] + "\",\"profiles\":[\"" + c[1] + "\"]}");
+                java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
+                assertThat(op.find()).as(accepted).isTrue();
+                assertThat(UnixHttp.request(socket, "GET", op.group(1) + "/wait", null)).contains("\"status\":\"success\"");
+            }
+        }
+        // The host "reboots": everything stops, then the agent starts again.
+        for (String name : java.util.List.of(auto, manual)) {
+            try (dev.berth.lxc.LxcContainer c = dev.berth.lxc.Lxc.open(name, sandbox.lxcpath())) {
+                c.stop();
+            }
+        }
+        try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+            try (dev.berth.lxc.LxcContainer c = dev.berth.lxc.Lxc.open(auto, sandbox.lxcpath())) {
+                assertThat(c.isRunning()).as("autostart: true").isTrue();
+            }
+            try (dev.berth.lxc.LxcContainer c = dev.berth.lxc.Lxc.open(manual, sandbox.lxcpath())) {
+                assertThat(c.isRunning()).as("no autostart").isFalse();
+            }
+        }
+    }
+
+    @Test
     void badCommandLinesGetTheUsage() {
         assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--bogus"})).hasMessage("unknown option --bogus");
         assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--socket"})).hasMessage("--socket needs a value");

@@ -265,6 +265,25 @@ public final class Instances {
         return actions;
     }
 
+    /**
+     * Starts the stopped containers whose config says {@code lxc.start.auto = 1} (a profile with
+     * {@code autostart: true}): what the host's boot should bring back.
+     *
+     * @return the containers started
+     */
+    public List<String> autostart() {
+        List<String> started = new java.util.ArrayList<>();
+        for (String name : Lxc.definedContainers(lxcpath)) {
+            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+                if (!container.isRunning() && "1".equals(container.configItem("lxc.start.auto"))) {
+                    container.start();
+                    started.add(name);
+                }
+            }
+        }
+        return started;
+    }
+
     private void writeRecord(ContainerRecord record) throws IOException {
         AtomicFiles.write(lxcpath.resolve(record.name()).resolve(RECORD), JSON.writeValueAsBytes(record));
     }

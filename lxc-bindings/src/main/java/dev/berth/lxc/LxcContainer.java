@@ -650,12 +650,21 @@ public final class LxcContainer implements AutoCloseable {
                 }
                 throw new LxcException.OperationFailed(name, "read " + key, List.of());
             }
-            MemorySegment buffer = arena.allocate(length + 1L);
-            int read = (int) Sig.INT_C_PTR_PTR_INT.handle().invokeExact(target, handle, cKey, buffer, length + 1);
-            if (read < 0) {
-                throw new LxcException.OperationFailed(name, "read " + key, List.of());
+            // Live values (memory usage) can grow between the size query and the read: leave room, and
+            // ask again with more if it still did not fit.
+            int capacity = length + 64;
+            while (true) {
+                MemorySegment buffer = arena.allocate(capacity);
+                int read = (int) Sig.INT_C_PTR_PTR_INT.handle().invokeExact(target, handle, cKey, buffer, capacity);
+                if (read < 0) {
+                    throw new LxcException.OperationFailed(name, "read " + key, List.of());
+                }
+                if (read < capacity) {
+                    return new String(buffer.asSlice(0, read).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                            java.nio.charset.StandardCharsets.UTF_8);
+                }
+                capacity = read + 64;
             }
-            return buffer.getString(0);
         } catch (Throwable t) {
             throw Liblxc.rethrow(t);
         } finally {

@@ -62,7 +62,7 @@ class LxcCloneSnapshotTest {
     @Test
     void aFullCopyIsIndependentOfItsSource(LxcSandbox sandbox) {
         try (LxcContainer base = Busybox.create(sandbox, "src");
-             LxcContainer copy = base.cloneTo(sandbox.name("copy"), CloneOptions.copy())) {
+             LxcContainer copy = base.cloneTo(sandbox.name("copy"), CloneOptions.copy().inLxcpath(sandbox.lxcpath()))) {
             assertThat(copy.directory().resolve("rootfs/bin/busybox")).exists();
             base.destroy();
             copy.start();

@@ -19,6 +19,7 @@ class LxcLifecycleTest {
         assertThat(Lxc.version()).matches("5\\.\\d+\\.\\d+.*");
         assertThat(Lxc.isConfigItemSupported("lxc.uts.name")).isTrue();
         assertThat(Lxc.isConfigItemSupported("lxc.no.such.key")).isFalse();
+        assertThat(Lxc.defaultLxcpath()).isAbsolute();
     }
 
     @Test

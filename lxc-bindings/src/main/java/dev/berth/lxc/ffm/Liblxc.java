@@ -94,13 +94,11 @@ public final class Liblxc {
     public static final MethodHandle READ = libc("read", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     public static final MethodHandle WRITE = libc("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     public static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(C_INT, C_INT));
-    public static final MethodHandle OPEN = libc("open", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
     public static final MethodHandle SOCKET = libc("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
     public static final MethodHandle CONNECT = libc("connect", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     public static final MethodHandle SENDMSG = libc("sendmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     public static final MethodHandle RECV = libc("recv", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
 
-    public static final int O_RDONLY = 0;
     public static final int O_CLOEXEC = 0x80000;
     public static final int AF_UNIX = 1;
     public static final int SOCK_SEQPACKET = 5;

@@ -38,11 +38,8 @@ class BerthdTest {
         String manual = sandbox.name("manual");
         try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
             for (String[] c : new String[][] {{auto, "boot"}, {manual, "default"}}) {
-                String accepted = UnixHttp.request(socket, "POST", "/1.0/containers",
-                        "{\"name\":\"" + c[0] + "\",\"profiles\":[\"" + c[1] + "\"]}");
-                java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
-                assertThat(op.find()).as(accepted).isTrue();
-                assertThat(UnixHttp.request(socket, "GET", op.group(1) + "/wait", null)).contains("\"status\":\"success\"");
+                assertThat(UnixHttp.awaitOperation(socket, "POST", "/1.0/containers",
+                        "{\"name\":\"" + c[0] + "\",\"profiles\":[\"" + c[1] + "\"]}")).contains("\"status\":\"success\"");
             }
         }
         // The host "reboots": everything stops, then the agent starts again.

@@ -88,10 +88,8 @@ class CrashRecoveryTest {
 
     /** Launches through the API and waits on the operation. */
     private static void launch(Path socket, String name) throws Exception {
-        String accepted = UnixHttp.request(socket, "POST", "/1.0/containers", "{\"name\":\"" + name + "\"}");
-        assertThat(accepted).startsWith("HTTP/1.1 202");
-        java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
-        assertThat(op.find()).isTrue();
-        assertThat(UnixHttp.request(socket, "GET", op.group(1) + "/wait?timeout=60", null)).contains("\"status\":\"success\"");
+        assertThat(UnixHttp.awaitOperation(socket, "POST", "/1.0/containers", "{\"name\":\"" + name + "\"}"))
+                .contains("\"status\":\"success\"");
     }
+
 }

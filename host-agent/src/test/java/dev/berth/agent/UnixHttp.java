@@ -85,6 +85,16 @@ public final class UnixHttp {
         }
     }
 
+    /** Sends a request that answers 202 and waits on its operation; returns the operation's final JSON. */
+    public static String awaitOperation(Path socket, String method, String path, String body) throws Exception {
+        String accepted = request(socket, method, path, body);
+        java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
+        if (!accepted.startsWith("HTTP/1.1 202") || !op.find()) {
+            throw new AssertionError("expected a 202 with an operation, got: " + accepted);
+        }
+        return request(socket, "GET", op.group(1) + "/wait?timeout=60", null);
+    }
+
     /** The whole raw response, status line and headers included. */
     public static String request(Path socket, String method, String path, String body) throws Exception {
         byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);

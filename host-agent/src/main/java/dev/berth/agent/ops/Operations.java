@@ -55,6 +55,9 @@ public final class Operations implements AutoCloseable {
 
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final Events events;
+    /** How long a finished operation can still be looked up and waited on. */
+    static final java.time.Duration RETENTION = java.time.Duration.ofMinutes(10);
+
     private final Map<String, Op> operations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> containerLocks = new ConcurrentHashMap<>();
 
@@ -68,6 +71,9 @@ public final class Operations implements AutoCloseable {
      */
     public Op submit(String description, String container, String lifecycle, java.util.concurrent.Callable<?> work) {
         Op op = new Op(description, container);
+        // Finished operations are kept for a while for late waiters, then dropped: the map stays bounded.
+        Instant horizon = Instant.now().minus(RETENTION);
+        operations.values().removeIf(old -> old.finished != null && old.finished.isBefore(horizon));
         operations.put(op.id, op);
         events.publish("operation", Map.of("operation", op.view()));
         ReentrantLock lock = containerLocks.computeIfAbsent(container, c -> new ReentrantLock(true));

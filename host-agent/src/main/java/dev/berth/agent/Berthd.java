@@ -16,6 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Map;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.profile.ProfileException;
+import dev.berth.profile.YamlBinding;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -23,46 +27,75 @@ import java.util.concurrent.atomic.AtomicReference;
  * berthd: the host agent. {@link #start()} brings up the API on the Unix socket (and a TCP address if
  * asked); {@link #close()} stops it; both are safe to call once each, in that order.
  *
- * <p>Usage: {@code berthd [--state-dir DIR] [--lxcpath DIR] [--socket PATH] [--listen HOST:PORT]}.
+ * <p>Usage: see {@link #USAGE}; settings come from the defaults, then {@code --config FILE}, then the flags.
  */
 public final class Berthd implements AutoCloseable {
 
-    /** Settings, with the defaults of a host install. */
-    public record Settings(Path stateDir, Path lxcpath, Path socket, String listen) {
+    /**
+     * Settings, resolved from the defaults of a host install, then the config file, then the flags.
+     *
+     * @param imagesDir         the image store (several agents may share one)
+     * @param hostPathAllowList host directories profiles may mount
+     */
+    public record Settings(Path stateDir, Path lxcpath, Path socket, String listen, AgentLog.Level logLevel, Path imagesDir,
+                           List<Path> hostPathAllowList) {
+
+        public Settings {
+            hostPathAllowList = List.copyOf(hostPathAllowList);
+        }
+
+        /** An agent on its own state dir, lxcpath and socket, with every other setting at its default. */
+        public static Settings at(Path stateDir, Path lxcpath, Path socket) {
+            return new Settings(stateDir, lxcpath, socket, null, AgentLog.Level.INFO, stateDir.resolve("images"), List.of());
+        }
 
         public static Settings defaults() {
             Path state = Path.of("/var/lib/berth");
-            return new Settings(state, state.resolve("containers"), Path.of("/run/berth/berth.sock"), null);
+            return at(state, state.resolve("containers"), Path.of("/run/berth/berth.sock"));
+        }
+
+        /** Another image store, shared for example by the agents of a test run. */
+        public Settings withImages(Path images) {
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, images, hostPathAllowList);
         }
 
         static Settings parse(String[] args) {
-            Path state = null;
-            Path lxcpath = null;
-            Path socket = null;
-            String listen = null;
+            Map<String, String> flags = new java.util.HashMap<>();
             for (int i = 0; i < args.length; i++) {
-                String value = i + 1 < args.length ? args[i + 1] : null;
-                switch (args[i]) {
-                    case "--state-dir" -> state = Path.of(require(args[i], value));
-                    case "--lxcpath" -> lxcpath = Path.of(require(args[i], value));
-                    case "--socket" -> socket = Path.of(require(args[i], value));
-                    case "--listen" -> listen = require(args[i], value);
+                String option = args[i];
+                switch (option) {
                     case "-h", "--help" -> throw new Usage(null);
-                    default -> throw new Usage("unknown option " + args[i]);
+                    case "--config", "--state-dir", "--lxcpath", "--socket", "--listen", "--log-level" -> {
+                        if (i + 1 >= args.length) {
+                            throw new Usage(option + " needs a value");
+                        }
+                        flags.put(option.substring(2), args[++i]);
+                    }
+                    default -> throw new Usage("unknown option " + option);
                 }
-                i++;
             }
-            Settings d = defaults();
-            Path s = state == null ? d.stateDir() : state;
-            return new Settings(s, lxcpath == null ? s.resolve("containers") : lxcpath,
-                    socket == null ? d.socket() : socket, listen);
+            AgentConfig file = flags.containsKey("config")
+                    ? YamlBinding.load(Path.of(flags.get("config")), AgentConfig.class)
+                    : new AgentConfig(null, null, null, null, null, null, null);
+            Path state = Path.of(first(flags.get("state-dir"), file.stateDir(), "/var/lib/berth"));
+            String level = first(flags.get("log-level"), file.logLevel() == null ? null : file.logLevel().name(), "info");
+            AgentLog.Level logLevel;
+            try {
+                logLevel = AgentLog.Level.valueOf(level.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new Usage("--log-level must be error, warn, info or debug, not " + level);
+            }
+            return new Settings(state,
+                    Path.of(first(flags.get("lxcpath"), file.lxcpath(), state.resolve("containers").toString())),
+                    Path.of(first(flags.get("socket"), file.socket(), "/run/berth/berth.sock")),
+                    first(flags.get("listen"), file.listen(), null),
+                    logLevel,
+                    Path.of(first(null, file.images(), state.resolve("images").toString())),
+                    file.hostPaths() == null ? List.of() : file.hostPaths().stream().map(Path::of).toList());
         }
 
-        private static String require(String option, String value) {
-            if (value == null) {
-                throw new Usage(option + " needs a value");
-            }
-            return value;
+        private static String first(String flag, String config, String fallback) {
+            return flag != null ? flag : config != null ? config : fallback;
         }
     }
 
@@ -74,11 +107,17 @@ public final class Berthd implements AutoCloseable {
     }
 
     static final String USAGE = """
-            usage: berthd [--state-dir DIR] [--lxcpath DIR] [--socket PATH] [--listen HOST:PORT]
+            usage: berthd [--config FILE] [--state-dir DIR] [--lxcpath DIR] [--socket PATH] [--listen HOST:PORT]
+                          [--log-level LEVEL]
+              --config FILE      a YAML file with any of: state-dir, lxcpath, socket, listen, log-level,
+                                 images (the image store), host-paths (directories profiles may mount);
+                                 flags win over the file
               --state-dir DIR    Berth's state: images, profiles, records (default /var/lib/berth)
               --lxcpath DIR      where containers live (default <state-dir>/containers)
               --socket PATH      the local API's Unix socket, mode 0660 (default /run/berth/berth.sock)
               --listen HOST:PORT also serve the API over TCP (no TLS yet: use loopback only)
+              --log-level LEVEL  error, warn, info (default) or debug; log lines go to standard error
+                                 and to the 'logging' events of /1.0/events
             Profiles are read from <state-dir>/profiles/*.yaml; a 'default' profile is written if missing.
             """;
 
@@ -110,23 +149,24 @@ public final class Berthd implements AutoCloseable {
         if (!Files.exists(profilesDir.resolve("default.yaml"))) {
             Files.writeString(profilesDir.resolve("default.yaml"), DEFAULT_PROFILE);
         }
+        Events events = new Events();
+        AgentLog log = new AgentLog(events, settings.logLevel());
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
-        Instances instances = new Instances(settings.lxcpath(), new ImageStore(settings.stateDir().resolve("images")),
-                profiles::composer, hostFacts(settings.stateDir()));
+        ImageStore images = new ImageStore(settings.imagesDir());
+        Instances instances = new Instances(settings.lxcpath(), images, profiles::composer, hostFacts(settings), log);
         for (String action : instances.recover()) {
-            System.out.println("berthd: " + action);
+            log.warn(action);
         }
         for (String name : instances.autostart()) {
-            System.out.println("berthd: autostarted " + name);
+            log.info("Autostarted " + name);
         }
         Vertx v = Vertx.builder().withTransport(Transport.EPOLL).build();
         if (!vertx.compareAndSet(null, v)) {
             v.close();
             throw new IllegalStateException("berthd already started");
         }
-        Events events = new Events();
-        operations = new Operations(events);
-        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, profiles, operations, events);
+        operations = new Operations(events, log);
+        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());
@@ -137,6 +177,8 @@ public final class Berthd implements AutoCloseable {
             await(v.createHttpServer().requestHandler(api.router())
                     .listen(Integer.parseInt(settings.listen().substring(colon + 1)), settings.listen().substring(0, colon)));
         }
+        log.info("berthd listening on " + settings.socket() + (settings.listen() == null ? "" : " and " + settings.listen())
+                + "; containers in " + settings.lxcpath() + ", images in " + settings.imagesDir());
         return this;
     }
 
@@ -154,6 +196,10 @@ public final class Berthd implements AutoCloseable {
         Settings settings;
         try {
             settings = Settings.parse(args);
+        } catch (ProfileException e) {
+            System.err.println("berthd: the config file has errors:\n" + e.getMessage());
+            System.exit(2);
+            return;
         } catch (Usage e) {
             if (e.getMessage() != null) {
                 System.err.println("berthd: " + e.getMessage());
@@ -170,15 +216,14 @@ public final class Berthd implements AutoCloseable {
                 System.err.println("berthd: unclean stop: " + e.getMessage());
             }
         }, "berthd-stop"));
-        System.out.println("berthd listening on " + settings.socket() + (settings.listen() == null ? "" : " and " + settings.listen())
-                + "; containers in " + settings.lxcpath());
     }
 
-    private static HostFacts hostFacts(Path stateDir) throws IOException {
+    private static HostFacts hostFacts(Settings settings) throws IOException {
         long memory = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
                 .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", "")) * 1024).findFirst().orElse(0);
         HostFacts.Cgroups cgroups = Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? HostFacts.Cgroups.V1 : HostFacts.Cgroups.V2;
-        return new HostFacts(cgroups, memory, stateDir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
+        return new HostFacts(cgroups, memory, settings.stateDir().resolve("volumes"), "berthbr0", 100000, 65536,
+                settings.hostPathAllowList());
     }
 
     private static <T> T await(io.vertx.core.Future<T> future) throws Exception {

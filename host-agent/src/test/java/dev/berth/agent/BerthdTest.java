@@ -17,8 +17,8 @@ class BerthdTest {
     void twoAgentsRunSideBySideEachOnItsOwnSocketAndStateDir(LxcSandbox sandbox) throws Exception {
         Path a = sandbox.scratch("agent-a");
         Path b = sandbox.scratch("agent-b");
-        try (Berthd first = new Berthd(new Berthd.Settings(a, sandbox.lxcpath(), a.resolve("berth.sock"), null)).start();
-             Berthd second = new Berthd(new Berthd.Settings(b, b.resolve("containers"), b.resolve("berth.sock"), null)).start()) {
+        try (Berthd first = new Berthd(Berthd.Settings.at(a, sandbox.lxcpath(), a.resolve("berth.sock"))).start();
+             Berthd second = new Berthd(Berthd.Settings.at(b, b.resolve("containers"), b.resolve("berth.sock"))).start()) {
             assertThat(UnixHttp.request(a.resolve("berth.sock"), "GET", "/1.0", null)).startsWith("HTTP/1.1 200").contains("\"lxcpath\":\"" + sandbox.lxcpath());
             assertThat(UnixHttp.request(b.resolve("berth.sock"), "GET", "/1.0", null)).contains("\"lxcpath\":\"" + b.resolve("containers"));
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a.resolve("berth.sock")))).isEqualTo("rw-rw----");
@@ -36,7 +36,7 @@ class BerthdTest {
         Path socket = state.resolve("berth.sock");
         String auto = sandbox.name("auto");
         String manual = sandbox.name("manual");
-        try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+        try (Berthd agent = new Berthd(Berthd.Settings.at(state, sandbox.lxcpath(), socket)).start()) {
             for (String[] c : new String[][] {{auto, "boot"}, {manual, "default"}}) {
                 assertThat(UnixHttp.awaitOperation(socket, "POST", "/1.0/containers",
                         "{\"name\":\"" + c[0] + "\",\"profiles\":[\"" + c[1] + "\"]}")).contains("\"status\":\"success\"");
@@ -48,7 +48,7 @@ class BerthdTest {
                 c.stop();
             }
         }
-        try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+        try (Berthd agent = new Berthd(Berthd.Settings.at(state, sandbox.lxcpath(), socket)).start()) {
             try (dev.berth.lxc.LxcContainer c = dev.berth.lxc.Lxc.open(auto, sandbox.lxcpath())) {
                 assertThat(c.isRunning()).as("autostart: true").isTrue();
             }

@@ -34,7 +34,7 @@ class CrashRecoveryTest {
         String halfMade = sandbox.name("halfmade");
 
         // A running container, and one to delete, made by a healthy agent.
-        try (Berthd agent = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+        try (Berthd agent = new Berthd(Berthd.Settings.at(state, sandbox.lxcpath(), socket)).start()) {
             launch(socket, survivor);
             launch(socket, doomed);
         }
@@ -47,7 +47,7 @@ class CrashRecoveryTest {
         assertThat(sandbox.lxcpath().resolve(halfMade).resolve("config")).as("the launch got as far as defining").exists();
         killedAt("delete-after-intent", state, socket, sandbox, "DELETE", "/1.0/containers/" + doomed, null);
 
-        try (Berthd restarted = new Berthd(new Berthd.Settings(state, sandbox.lxcpath(), socket, null)).start()) {
+        try (Berthd restarted = new Berthd(Berthd.Settings.at(state, sandbox.lxcpath(), socket)).start()) {
             assertThat(Lxc.definedContainers(sandbox.lxcpath())).containsExactly(survivor);
             assertThat(sandbox.lxcpath().resolve(halfMade)).doesNotExist();
             assertThat(sandbox.lxcpath().resolve(doomed)).doesNotExist();

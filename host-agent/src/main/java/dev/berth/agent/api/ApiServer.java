@@ -4,9 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.api.model.Models;
+import dev.berth.agent.image.ImageException;
+import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.ContainerRecord;
 import dev.berth.agent.instance.InstanceException;
 import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
@@ -47,10 +50,12 @@ public final class ApiServer {
     private final ProfileRegistry profiles;
     private final Operations operations;
     private final Events events;
+    private final ImageRoutes images;
 
-    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ProfileRegistry profiles, Operations operations,
-                     Events events) {
+    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
+                     Operations operations, Events events, AgentLog log) {
         this.events = events;
+        this.images = new ImageRoutes(this, images, instances, operations, log);
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;
@@ -60,11 +65,14 @@ public final class ApiServer {
 
     public Router router() {
         Router router = Router.router(vertx);
+        // Image uploads stream to disk; everything else is JSON with a bounded body.
+        router.post("/1.0/images").handler(images::upload);
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY));
         router.get("/1.0").handler(this::info);
         router.get("/1.0/containers").handler(this::listContainers);
         router.post("/1.0/containers").handler(this::createContainer);
         router.get("/1.0/containers/:name").handler(this::getContainer);
+        router.patch("/1.0/containers/:name").handler(this::patchContainer);
         router.delete("/1.0/containers/:name").handler(this::deleteContainer);
         router.get("/1.0/containers/:name/state").handler(this::getState);
         router.put("/1.0/containers/:name/state").handler(this::putState);
@@ -73,7 +81,16 @@ public final class ApiServer {
         router.get("/1.0/profiles/:name").handler(this::getProfile);
         router.put("/1.0/profiles/:name").handler(this::putProfile);
         router.delete("/1.0/profiles/:name").handler(this::deleteProfile);
+        router.get("/1.0/images").handler(images::list);
+        router.post("/1.0/images").handler(images::create);
+        router.get("/1.0/images/aliases").handler(images::listAliases);
+        router.post("/1.0/images/aliases").handler(images::addAlias);
+        router.delete("/1.0/images/aliases/:alias").handler(images::removeAlias);
+        router.get("/1.0/images/:fingerprint").handler(images::get);
+        router.delete("/1.0/images/:fingerprint").handler(images::delete);
+        router.get("/1.0/operations").handler(this::listOperations);
         router.get("/1.0/operations/:id").handler(this::getOperation);
+        router.delete("/1.0/operations/:id").handler(this::cancelOperation);
         router.get("/1.0/events").handler(this::streamEvents);
         router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
         router.route().last().handler(ctx -> ctx.fail(404));
@@ -100,6 +117,17 @@ public final class ApiServer {
         blocking(ctx, () -> view(name), 200);
     }
 
+    /** {@code PATCH}: replaces the container's own overrides; changed limits apply live. */
+    private void patchContainer(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        Models.ContainerPatch patch = parse(ctx, Models.ContainerPatch.class);
+        accepted(ctx, operations.submit("Updating container " + name, name, "container-updated", () -> {
+            Instances.Reapplied result = instances.update(name, patch.config());
+            return Map.of("appliedLive", result.appliedLive(), "pending", result.pending());
+        }));
+    }
+
     private void createContainer(RoutingContext ctx) {
         Models.ContainerCreate request = parse(ctx, Models.ContainerCreate.class);
         if (request.name() == null) {
@@ -107,11 +135,10 @@ public final class ApiServer {
         }
         Lxc.validateName(request.name());
         List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
-        Node.MapNode overrides = request.config() == null || request.config().isEmpty() ? null : overrides(request.config());
         // Claimed before answering, so that of concurrent creates of one name exactly one gets 202.
         Instances.Reservation reservation = instances.reserve(request.name());
         accepted(ctx, operations.submit("Creating container " + request.name(), request.name(), "container-created",
-                () -> instances.launch(reservation, profiles, overrides, request.image())));
+                () -> instances.launch(reservation, profiles, request.config(), request.image())));
     }
 
     private void deleteContainer(RoutingContext ctx) {
@@ -182,7 +209,7 @@ public final class ApiServer {
                 throw new Conflict("profile \"" + put.name() + "\" already exists; PUT /1.0/profiles/" + put.name() + " replaces it");
             }
             profiles.put(put.name(), put.content());
-            return new Models.ProfileChanged(put.name(), List.of());
+            return new Models.ProfileChanged(put.name(), List.of(), List.of());
         }, 201);
     }
 
@@ -195,8 +222,14 @@ public final class ApiServer {
         blocking(ctx, () -> {
             profiles.get(name);
             profiles.put(name, put.content());
-            // Running containers pick the change up when they are next launched or updated.
-            return new Models.ProfileChanged(name, instances.usedBy(name));
+            // Each container using it gets the changed limits live, in an operation of its own (serialised with its others).
+            List<String> users = instances.usedBy(name);
+            List<String> updates = users.stream().map(user -> "/1.0/operations/" + operations.submit(
+                    "Applying profile " + name + " to " + user, user, "container-updated", () -> {
+                        Instances.Reapplied r = instances.reapply(user);
+                        return Map.of("appliedLive", r.appliedLive(), "pending", r.pending());
+                    }).id()).toList();
+            return new Models.ProfileChanged(name, users, updates);
         }, 200);
     }
 
@@ -211,7 +244,7 @@ public final class ApiServer {
                         + (children.isEmpty() ? "" : " and extended by profiles " + children) + "; change those first");
             }
             profiles.delete(name);
-            return new Models.ProfileChanged(name, List.of());
+            return new Models.ProfileChanged(name, List.of(), List.of());
         }, 200);
     }
 
@@ -226,13 +259,13 @@ public final class ApiServer {
     }
 
     /**
-     * {@code GET /1.0/events[?type=operation,lifecycle]} upgraded to a WebSocket: one JSON text
+     * {@code GET /1.0/events[?type=operation,lifecycle,logging]} upgraded to a WebSocket: one JSON text
      * message per event. A listener whose connection cannot take more is disconnected (close code
      * 1008), so a slow client never makes the agent hold events for it.
      */
     private void streamEvents(RoutingContext ctx) {
         String typeParam = ctx.queryParams().get("type");
-        java.util.Set<String> types = typeParam == null ? java.util.Set.of("operation", "lifecycle")
+        java.util.Set<String> types = typeParam == null ? java.util.Set.of("operation", "lifecycle", "logging")
                 : java.util.Set.of(typeParam.split(","));
         io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
         ctx.request().toWebSocket().onSuccess(ws -> {
@@ -265,6 +298,18 @@ public final class ApiServer {
         return new Models.Profile(name,
                 description instanceof dev.berth.profile.Node.ScalarNode s ? s.text() : null,
                 profiles.content(name), instances.usedBy(name), profiles.extending(name));
+    }
+
+    private void listOperations(RoutingContext ctx) {
+        boolean full = "1".equals(ctx.queryParams().get("recursion"));
+        respond(ctx, 200, full ? operations.list().stream().map(Operations.Op::view).toList()
+                : operations.list().stream().map(op -> "/1.0/operations/" + op.id()).toList());
+    }
+
+    private void cancelOperation(RoutingContext ctx) {
+        Operations.Op op = operation(ctx);
+        operations.cancel(op);
+        respond(ctx, 200, op.view());
     }
 
     private void getOperation(RoutingContext ctx) {
@@ -307,17 +352,17 @@ public final class ApiServer {
         }
     }
 
-    private void accepted(RoutingContext ctx, Operations.Op op) {
+    void accepted(RoutingContext ctx, Operations.Op op) {
         String url = "/1.0/operations/" + op.id();
         ctx.response().putHeader("Location", url);
         respond(ctx, 202, new Models.Accepted("async", 202, url, op.view()));
     }
 
-    private <T> void blocking(RoutingContext ctx, java.util.concurrent.Callable<T> work, int status) {
+    <T> void blocking(RoutingContext ctx, java.util.concurrent.Callable<T> work, int status) {
         vertx.executeBlocking(work, false).onSuccess(result -> respond(ctx, status, result)).onFailure(ctx::fail);
     }
 
-    private static <T> T parse(RoutingContext ctx, Class<T> type) {
+    static <T> T parse(RoutingContext ctx, Class<T> type) {
         try {
             if (ctx.body() == null || ctx.body().length() == 0) {
                 throw new BadRequest("the request needs a JSON body", null);
@@ -331,17 +376,7 @@ public final class ApiServer {
         }
     }
 
-    /** Container config overrides, as a profile fragment: {@code {"limits.memory": "1GiB"}} or nested maps. */
-    private static Node.MapNode overrides(Map<String, Object> config) {
-        try {
-            Node node = YamlReader.read("request config", JSON.writeValueAsString(config));
-            return (Node.MapNode) node;
-        } catch (JsonProcessingException e) {
-            throw new BadRequest("config: " + e.getOriginalMessage(), "config");
-        }
-    }
-
-    private static void respond(RoutingContext ctx, int status, Object body) {
+    static void respond(RoutingContext ctx, int status, Object body) {
         try {
             ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
                     .end(io.vertx.core.buffer.Buffer.buffer(JSON.writeValueAsBytes(body)));
@@ -365,16 +400,19 @@ public final class ApiServer {
             };
         } else {
             status = switch (failure) {
-                case BadRequest _, LxcException.InvalidName _, ProfileException _ -> 400;
-                case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _ -> 404;
+                case BadRequest _, LxcException.InvalidName _, ProfileException _, ImageException.Invalid _ -> 400;
+                case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
+                     ImageException.NotFound _ -> 404;
                 case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
-                     LxcException.NotRunning _ -> 409;
+                     LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _ -> 409;
+                case PayloadTooLarge _ -> 413;
                 default -> 500;
             };
             message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
             field = switch (failure) {
                 case BadRequest e -> e.field;
                 case LxcException.InvalidName _ -> "name";
+                case ImageException.Invalid e -> e.field();
                 case ProfileException e -> e.problems().isEmpty() ? null : e.problems().getFirst().path();
                 default -> null;
             };
@@ -397,6 +435,13 @@ public final class ApiServer {
     /** 409: the resource is in a state that forbids the change. */
     static final class Conflict extends RuntimeException {
         Conflict(String message) {
+            super(message);
+        }
+    }
+
+    /** 413: an upload beyond what the agent takes. */
+    static final class PayloadTooLarge extends RuntimeException {
+        PayloadTooLarge(String message) {
             super(message);
         }
     }

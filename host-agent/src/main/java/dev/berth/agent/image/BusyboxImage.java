@@ -18,14 +18,7 @@ final class BusyboxImage {
 
     static final Path BUSYBOX = Path.of("/bin/busybox");
 
-    static final Map<String, String> RECIPE = Map.of("kind", "busybox", "source", BUSYBOX.toString());
-
-    /** What busybox init needs from LXC: it halts on SIGUSR1, reboots on SIGTERM; LXC makes /dev. */
-    static final Map<String, String> LXC_CONFIG = Map.of(
-            "lxc.signal.halt", "SIGUSR1",
-            "lxc.signal.reboot", "SIGTERM",
-            "lxc.autodev", "1",
-            "lxc.pty.max", "16");
+    static final Map<String, Object> RECIPE = Map.of("kind", "busybox", "source", BUSYBOX.toString());
 
     private static final List<String> DIRECTORIES = List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc/init.d", "dev",
             "proc", "sys", "run", "tmp", "root", "var/log", "mnt", "home");

@@ -10,7 +10,7 @@ import java.util.Map;
  * operation, if any, was under way on it ({@link Status}), so that an agent killed in the middle of
  * one finishes or undoes it when it comes back.
  */
-public record ContainerRecord(String name, String imageFingerprint, List<String> profiles, Map<String, String> overrides,
+public record ContainerRecord(String name, String imageFingerprint, List<String> profiles, Map<String, Object> overrides,
                               Instant created, Status status) {
 
     /** {@code CREATING} and {@code DELETING} are intents: written before the work, replaced after it. */

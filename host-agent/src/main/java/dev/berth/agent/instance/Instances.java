@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.image.Image;
 import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.store.AtomicFiles;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcContainer;
@@ -42,13 +43,16 @@ public final class Instances {
     private final java.util.function.Supplier<Composer> profiles;
     private final HostFacts host;
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
+    private final AgentLog log;
 
     /** @param profiles the profiles as they are at each launch (they change through the API) */
-    public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host) {
+    public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
+                     AgentLog log) {
         this.lxcpath = lxcpath;
         this.images = images;
         this.profiles = profiles;
         this.host = host;
+        this.log = log;
     }
 
     /**
@@ -57,7 +61,7 @@ public final class Instances {
      *
      * @param imageOverride an image alias or fingerprint that replaces the profiles' {@code image}, or null
      */
-    public ContainerRecord launch(String name, List<String> profileNames, Node.MapNode overrides, String imageOverride) {
+    public ContainerRecord launch(String name, List<String> profileNames, Map<String, Object> overrides, String imageOverride) {
         return launch(reserve(name), profileNames, overrides, imageOverride);
     }
 
@@ -93,21 +97,21 @@ public final class Instances {
     }
 
     /** Launches on a name already reserved with {@link #reserve}; the reservation ends with it. */
-    public ContainerRecord launch(Reservation reservation, List<String> profileNames, Node.MapNode overrides,
+    public ContainerRecord launch(Reservation reservation, List<String> profileNames, Map<String, Object> overrides,
                                   String imageOverride) {
         String name = reservation.name();
         try {
-            ComposedProfile profile = profiles.get().compose(profileNames, overrides);
+            Map<String, Object> own = Overrides.expand(overrides);
+            ComposedProfile profile = profiles.get().compose(profileNames, Overrides.toNode("config of " + name, own));
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
-            Image image = ImageStore.BUSYBOX.equals(imageRef) ? images.busybox() : images.find(imageRef)
-                    .orElseThrow(() -> new InstanceException.NotFound("no image \"" + imageRef + "\"; see the image list"));
+            Image image = images.resolve(imageRef);
             List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
             // The revert closes before the handle, so its undos still have a live handle to work with.
             try (LxcContainer container = Lxc.open(name, lxcpath); Revert revert = new Revert()) {
                 try {
                     // The intent goes to disk first: an agent killed from here on finds it and undoes the launch.
                     ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(profileNames),
-                            overrides == null ? Map.of() : flatten(overrides), Instant.now(), ContainerRecord.Status.CREATING);
+                            own, Instant.now(), ContainerRecord.Status.CREATING);
                     writeRecord(record);
                     revert.add(() -> deleteDirectory(container.directory()));
                     image.lxcConfig().forEach(container::setConfigItem);
@@ -120,9 +124,12 @@ public final class Instances {
                     }
                     container.createOnOverlay(image.rootfs());
                     revert.add(container::destroy);
+                    log.debug("Defined " + name + " on image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
+                            + " (overlay), profiles " + profileNames);
                     Failpoints.hit("launch-after-define");
                     container.start();
                     revert.add(container::stop);
+                    log.debug("Started " + name + ", init pid " + container.initPid().orElse(-1));
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
                     writeRecord(ready);
                     revert.success();
@@ -205,6 +212,95 @@ public final class Instances {
             }
         }
         container.stop();
+    }
+
+    /** Config keys that take effect on a running container at once, through its cgroup. */
+    private static final List<String> LIVE_LIMITS = List.of("cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.max", "cpuset.cpus",
+            "memory.limit_in_bytes", "memory.max", "pids.max");
+
+    /** What a live limit goes back to when a profile no longer sets it. */
+    private static final Map<String, String> UNLIMITED = Map.of("cpu.cfs_quota_us", "-1", "cpu.max", "max",
+            "memory.limit_in_bytes", "-1", "memory.max", "max", "pids.max", "max");
+
+    /**
+     * Replaces the container's own overrides ({@code PATCH}), then re-applies its composed profiles
+     * like {@link #reapply}. The new composition is checked before anything is written.
+     */
+    public Reapplied update(String name, Map<String, Object> overrides) {
+        ContainerRecord record = record(name);
+        Map<String, Object> own = Overrides.expand(overrides);
+        profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, own));
+        try {
+            writeRecord(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), own, record.created(),
+                    record.status()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the record of " + name, e);
+        }
+        return reapply(name);
+    }
+
+    /** What a re-composition changed: limits applied live, and keys that wait for a re-create. */
+    public record Reapplied(String name, List<String> appliedLive, List<String> pending) {
+    }
+
+    /**
+     * Re-composes container {@code name} from its profiles as they are now and applies the limits
+     * (CPU, memory, pids) that changed: written to its config and, if it runs, to its cgroup at
+     * once. Other changed keys are reported as pending: they apply to a container launched anew.
+     */
+    public Reapplied reapply(String name) {
+        ContainerRecord record = record(name);
+        ComposedProfile profile = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
+        List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
+        String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
+        List<String> live = new java.util.ArrayList<>();
+        List<String> pending = new java.util.ArrayList<>();
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            boolean running = container.isRunning();
+            for (String limit : LIVE_LIMITS) {
+                String key = prefix + limit;
+                String wanted = items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
+                String current = container.configItem(key);
+                if (java.util.Objects.equals(wanted, current.isEmpty() ? null : current)) {
+                    continue;
+                }
+                container.clearConfigItem(key);
+                if (wanted != null) {
+                    container.setConfigItem(key, wanted);
+                }
+                String value = wanted != null ? wanted : UNLIMITED.get(limit);
+                if (running && value != null) {
+                    container.setCgroupItem(limit, value);
+                }
+                live.add(key + "=" + (wanted == null ? "(unset)" : wanted));
+            }
+            for (LxcConfigItem item : items) {
+                if (!item.key().startsWith(prefix) && !item.key().startsWith("lxc.idmap") && !item.key().startsWith("lxc.mount.entry")
+                        && !item.key().startsWith("lxc.environment") && !container.configItem(item.key()).contains(item.value())) {
+                    pending.add(item.key());
+                }
+            }
+            container.saveConfig();
+        }
+        if (!live.isEmpty()) {
+            log.info("Applied to " + name + " live: " + String.join(", ", live));
+        }
+        return new Reapplied(name, live, pending);
+    }
+
+    /** The containers made from image {@code fingerprint}, sorted. */
+    public List<String> usingImage(String fingerprint) {
+        List<String> users = new java.util.ArrayList<>();
+        for (String name : Lxc.definedContainers(lxcpath)) {
+            try {
+                if (fingerprint.equals(record(name).imageFingerprint())) {
+                    users.add(name);
+                }
+            } catch (InstanceException.NotFound e) {
+                // not made by Berth: not on a Berth image
+            }
+        }
+        return users;
     }
 
     /** The containers whose records name profile {@code profile}, sorted. */
@@ -295,24 +391,6 @@ public final class Instances {
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private static Map<String, String> flatten(Node.MapNode overrides) {
-        Map<String, String> flat = new java.util.LinkedHashMap<>();
-        flatten("", overrides, flat);
-        return flat;
-    }
-
-    private static void flatten(String prefix, Node node, Map<String, String> out) {
-        switch (node) {
-            case Node.MapNode map -> map.entries().forEach((k, e) -> flatten(prefix.isEmpty() ? k : prefix + "." + k, e.value(), out));
-            case Node.ScalarNode scalar -> out.put(prefix, scalar.text());
-            case Node.ListNode list -> {
-                for (int i = 0; i < list.items().size(); i++) {
-                    flatten(prefix + "[" + i + "]", list.items().get(i), out);
-                }
             }
         }
     }

@@ -3,102 +3,218 @@ package dev.berth.agent.ops;
 import dev.berth.agent.api.model.Models;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Long-running work the API answers with 202: each operation runs on a virtual thread, serialised
- * with every other operation on the same container, and can be looked up and waited on by id.
+ * with every other operation on the same container, and can be listed, waited on and cancelled.
+ * An operation waiting for its container can always be cancelled; a running one only if it said it
+ * can stop cleanly (an image build can; a launch half-way is left to finish and roll back itself).
+ * Inside the work, {@link #current()} is the operation: its log lines and progress are tagged with it.
  */
 public final class Operations implements AutoCloseable {
 
+    private static final ScopedValue<Op> CURRENT = ScopedValue.newInstance();
+
+    /** How long a finished operation can still be looked up and waited on. */
+    static final Duration RETENTION = Duration.ofMinutes(10);
+
+    /** Where an operation is in its life. */
+    public enum Status { PENDING, RUNNING, SUCCESS, FAILURE, CANCELLED }
+
+    /** The work of an operation; {@code cancellable} work stops cleanly when its thread is interrupted. */
+    public record Work(String description, String container, String lifecycle, boolean cancellable, Callable<?> body) {
+    }
+
     /** One operation and its outcome. */
-    public static final class Op {
+    public final class Op {
         private final String id = UUID.randomUUID().toString();
-        private final String description;
-        private final String container;
+        private final Work work;
         private final Instant created = Instant.now();
         private final CompletableFuture<Object> done = new CompletableFuture<>();
+        private final AtomicReference<Status> status = new AtomicReference<>(Status.PENDING);
+        private volatile Map<String, Object> progress = Map.of();
         private volatile Instant finished;
+        private volatile Thread thread;
 
-        Op(String description, String container) {
-            this.description = description;
-            this.container = container;
+        private Op(Work work) {
+            this.work = work;
         }
 
         public String id() {
             return id;
         }
 
+        public String container() {
+            return work.container();
+        }
+
         public CompletableFuture<Object> done() {
             return done;
         }
 
+        public Status status() {
+            return status.get();
+        }
+
+        /** Reports progress (a stage, a percentage, counts): shown in the operation and sent as an event. */
+        public void progress(Map<String, Object> values) {
+            progress = Map.copyOf(values);
+            publish();
+        }
+
         public Models.Operation view() {
-            String status = !done.isDone() ? "running" : done.isCompletedExceptionally() ? "failure" : "success";
-            String error = null;
-            if (done.isCompletedExceptionally()) {
-                error = done.exceptionNow().getMessage();
+            Status s = status.get();
+            String error = s == Status.FAILURE ? message(done.exceptionNow()) : null;
+            Map<String, List<String>> resources = work.container() == null ? Map.of()
+                    : Map.of("containers", List.of("/1.0/containers/" + work.container()));
+            Map<String, Object> metadata = new LinkedHashMap<>(progress);
+            if (s == Status.SUCCESS && done.resultNow() instanceof Map<?, ?> result) {
+                result.forEach((k, v) -> metadata.put(String.valueOf(k), v));
             }
-            return new Models.Operation(id, description, status, created, finished, error,
-                    Map.of("containers", List.of("/1.0/containers/" + container)));
+            return new Models.Operation(id, work.description(), s.name().toLowerCase(java.util.Locale.ROOT), created, finished,
+                    error, resources, metadata, mayCancel());
+        }
+
+        private boolean mayCancel() {
+            Status s = status.get();
+            return s == Status.PENDING || s == Status.RUNNING && work.cancellable();
+        }
+
+        private void publish() {
+            events.publish("operation", Map.of("operation", view()));
+        }
+
+        private void run() {
+            thread = Thread.currentThread();
+            ReentrantLock lock = containerLocks.computeIfAbsent(work.container() == null ? "" : work.container(),
+                    c -> new ReentrantLock(true));
+            long start = 0;
+            try {
+                if (work.container() != null) {
+                    lock.lockInterruptibly();
+                }
+                try {
+                    if (!status.compareAndSet(Status.PENDING, Status.RUNNING)) {
+                        throw new InterruptedException("cancelled before it started");
+                    }
+                    publish();
+                    start = System.nanoTime();
+                    log.info(work.description() + "…");
+                    Object result = ScopedValue.where(CURRENT, this).call(work.body()::call);
+                    finish(Status.SUCCESS, () -> done.complete(result));
+                    log.info(work.description() + ": done in " + millis(start) + " ms");
+                    if (work.lifecycle() != null) {
+                        events.publish("lifecycle", Map.of("action", work.lifecycle(), "source", "/1.0/containers/" + work.container()));
+                    }
+                } finally {
+                    if (work.container() != null) {
+                        lock.unlock();
+                    }
+                }
+            } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+                finish(Status.CANCELLED, () -> done.completeExceptionally(new java.util.concurrent.CancellationException(
+                        work.description() + " was cancelled")));
+                log.info(work.description() + ": cancelled");
+            } catch (Throwable t) {
+                finish(Status.FAILURE, () -> done.completeExceptionally(t));
+                log.warn(work.description() + ": failed" + (start == 0 ? "" : " after " + millis(start) + " ms") + ": " + message(t));
+            }
+        }
+
+        private void finish(Status outcome, Runnable complete) {
+            status.set(outcome);
+            finished = Instant.now();
+            complete.run();
+            publish();
         }
     }
 
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final Events events;
-    /** How long a finished operation can still be looked up and waited on. */
-    static final java.time.Duration RETENTION = java.time.Duration.ofMinutes(10);
-
+    private final AgentLog log;
     private final Map<String, Op> operations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> containerLocks = new ConcurrentHashMap<>();
 
-    public Operations(Events events) {
+    public Operations(Events events, AgentLog log) {
         this.events = events;
+        this.log = log;
+    }
+
+    /** The operation whose work the calling thread is doing, if any. */
+    public static Optional<Op> current() {
+        return CURRENT.isBound() ? Optional.of(CURRENT.get()) : Optional.empty();
     }
 
     /**
-     * Starts {@code work} on container {@code container}, after any operation already running on it.
-     * When it succeeds, {@code lifecycle} (if not null) is published as a lifecycle event.
+     * Starts {@code work}, after any operation already running on its container. When it succeeds,
+     * its lifecycle action (if any) is published as a lifecycle event.
      */
-    public Op submit(String description, String container, String lifecycle, java.util.concurrent.Callable<?> work) {
-        Op op = new Op(description, container);
+    public Op submit(Work work) {
+        Op op = new Op(work);
         // Finished operations are kept for a while for late waiters, then dropped: the map stays bounded.
         Instant horizon = Instant.now().minus(RETENTION);
         operations.values().removeIf(old -> old.finished != null && old.finished.isBefore(horizon));
         operations.put(op.id, op);
-        events.publish("operation", Map.of("operation", op.view()));
-        ReentrantLock lock = containerLocks.computeIfAbsent(container, c -> new ReentrantLock(true));
-        threads.submit(() -> {
-            lock.lock();
-            try {
-                Object result = work.call();
-                op.finished = Instant.now();
-                op.done.complete(result);
-                if (lifecycle != null) {
-                    events.publish("lifecycle", Map.of("action", lifecycle, "source", "/1.0/containers/" + container));
-                }
-            } catch (Throwable t) {
-                op.finished = Instant.now();
-                op.done.completeExceptionally(t);
-            } finally {
-                lock.unlock();
-                events.publish("operation", Map.of("operation", op.view()));
-            }
-        });
+        op.publish();
+        threads.submit(op::run);
         return op;
+    }
+
+    /** Shorthand for non-cancellable work on one container. */
+    public Op submit(String description, String container, String lifecycle, Callable<?> body) {
+        return submit(new Work(description, container, lifecycle, false, body));
     }
 
     public Op get(String id) {
         return operations.get(id);
+    }
+
+    /** Every operation still known, newest first. */
+    public List<Op> list() {
+        return operations.values().stream().sorted(Comparator.comparing((Op op) -> op.created).reversed()).toList();
+    }
+
+    /** Why an operation cannot be cancelled. */
+    public static final class NotCancellable extends RuntimeException {
+        NotCancellable(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Cancels {@code op}: at once if it is still waiting for its container, by interrupting it if its
+     * work stops cleanly; otherwise refuses, since stopping it half-way would leave a half-made change.
+     */
+    public void cancel(Op op) {
+        if (op.status.compareAndSet(Status.PENDING, Status.CANCELLED) || op.status.get() == Status.RUNNING && op.work.cancellable()) {
+            Thread t = op.thread;
+            if (t != null) {
+                t.interrupt();
+            } else {
+                // not picked up by a thread yet: its run() will find CANCELLED and stop
+                op.finished = Instant.now();
+            }
+            return;
+        }
+        throw new NotCancellable(switch (op.status.get()) {
+            case RUNNING -> "\"" + op.work.description() + "\" cannot be cancelled once started: it finishes or rolls back by itself; wait for it";
+            default -> "operation " + op.id + " has already finished (" + op.status.get().name().toLowerCase(java.util.Locale.ROOT) + ")";
+        });
     }
 
     /** Waits for {@code op} up to {@code timeout}; returns whether it finished. */
@@ -108,7 +224,7 @@ public final class Operations implements AutoCloseable {
             return true;
         } catch (TimeoutException e) {
             return false;
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
             return true;
         }
     }
@@ -116,5 +232,13 @@ public final class Operations implements AutoCloseable {
     @Override
     public void close() {
         threads.close();
+    }
+
+    private static long millis(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    private static String message(Throwable t) {
+        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 }

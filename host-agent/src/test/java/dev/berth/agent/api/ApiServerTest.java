@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.lxc.Lxc;
@@ -34,6 +35,8 @@ class ApiServerTest {
     private Vertx vertx;
     private Operations operations;
     private Events events;
+    private AgentLog log;
+    private ImageStore images;
     private HttpClient client;
     private SocketAddress socket;
     private Path socketPath;
@@ -46,7 +49,8 @@ class ApiServerTest {
         vertx = Vertx.builder().withTransport(Transport.EPOLL).build();
         assertThat(vertx.isNativeTransportEnabled()).as("epoll transport, needed for the Unix socket").isTrue();
         events = new Events();
-        operations = new Operations(events);
+        log = new AgentLog(events, AgentLog.Level.DEBUG);
+        operations = new Operations(events, log);
         // One connection per request, as the CLI will make them. With pooled keep-alive connections an
         // occasional 202 arrived with an empty body (seen in about 1 run in 4; not yet understood).
         client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setKeepAlive(false));
@@ -69,8 +73,9 @@ class ApiServerTest {
         ProfileRegistry profiles = new ProfileRegistry(profileDir);
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0",
                 100000, 65536, List.of());
-        Instances instances = new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles::composer, host);
-        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, profiles, operations, events);
+        images = new ImageStore(sandbox.scratch("images"));
+        Instances instances = new Instances(sandbox.lxcpath(), images, profiles::composer, host, log);
+        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, images, profiles, operations, events, log);
         Path path = sandbox.scratch("run").resolve("berth.sock");
         socket = SocketAddress.domainSocketAddress(path.toString());
         socketPath = path;

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Events;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcCommand;
 import dev.berth.lxc.LxcContainer;
@@ -44,7 +46,8 @@ class InstancesTest {
                         extends: [small]
                         limits: {cpu: "0-999"}
                         """)));
-        return new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), () -> profiles, HOST);
+        return new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), () -> profiles, HOST,
+                new AgentLog(new Events(), AgentLog.Level.INFO));
     }
 
     @Test

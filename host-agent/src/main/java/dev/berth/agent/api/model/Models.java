@@ -44,13 +44,46 @@ public final class Models {
     public record ProfilePut(String name, String content) {
     }
 
-    /** The answer to a profile change: which containers it affects. */
-    public record ProfileChanged(String name, List<String> affects) {
+    /** The answer to a profile change: which containers it affects, and the operations applying it to them. */
+    public record ProfileChanged(String name, List<String> affects, List<String> operations) {
     }
 
-    /** An operation: {@code running}, {@code success} or {@code failure}. */
+    /** {@code PATCH /1.0/containers/{name}}: the container's own overrides, replacing the previous ones. */
+    public record ContainerPatch(Map<String, Object> config) {
+    }
+
+    /**
+     * {@code POST /1.0/images} with a JSON body: build an image. {@code source.type} is
+     * {@code debootstrap} (with {@code recipe}) or {@code busybox}.
+     */
+    public record ImageCreate(ImageSource source, List<String> aliases) {
+    }
+
+    /** Where an image comes from. */
+    public record ImageSource(String type, Recipe recipe) {
+    }
+
+    /** A debootstrap recipe; null fields take the defaults (bookworm, minbase, the default packages, deb.debian.org). */
+    public record Recipe(String suite, String variant, List<String> packages, String mirror) {
+    }
+
+    /** An image as the API shows it. */
+    public record Image(String fingerprint, List<String> aliases, long size, Instant created, Map<String, Object> recipe,
+                        int packages, List<String> usedBy) {
+    }
+
+    /** {@code POST /1.0/images/aliases}: point an alias at an image. */
+    public record ImageAlias(String name, String target) {
+    }
+
+    /**
+     * An operation: {@code pending} (waiting for its container), {@code running}, {@code success},
+     * {@code failure} or {@code cancelled}; {@code metadata} holds its progress and, once it has
+     * succeeded, what it produced.
+     */
     public record Operation(String id, String description, String status, Instant created, Instant finished,
-                            String error, Map<String, List<String>> resources) {
+                            String error, Map<String, List<String>> resources, Map<String, Object> metadata,
+                            boolean mayCancel) {
     }
 
     /** The body of a 202: where to follow the operation. */

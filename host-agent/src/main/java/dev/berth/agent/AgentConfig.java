@@ -1,0 +1,20 @@
+package dev.berth.agent;
+
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.profile.Doc;
+import java.util.List;
+
+/**
+ * berthd's config file (YAML, {@code --config}); a flag given on the command line wins over the
+ * same setting here. Read with the profiles' rules: unknown keys are errors with file:line:column.
+ */
+@Doc("berthd's configuration file.")
+public record AgentConfig(
+        @Doc("Berth's state: images, profiles, container records. Default /var/lib/berth.") String stateDir,
+        @Doc("Where containers live. Default <state-dir>/containers.") String lxcpath,
+        @Doc("The local API's Unix socket (mode 0660). Default /run/berth/berth.sock.") String socket,
+        @Doc("Also serve the API on this TCP address, host:port (no TLS yet: loopback only).") String listen,
+        @Doc("error, warn, info or debug. Default info.") AgentLog.Level logLevel,
+        @Doc("The image store. Default <state-dir>/images; several agents may share one.") String images,
+        @Doc("Host directories under which profiles may mount host paths.") List<String> hostPaths) {
+}

@@ -1,0 +1,183 @@
+package dev.berth.agent.api;
+
+import dev.berth.agent.api.model.Models;
+import dev.berth.agent.image.DebianRecipe;
+import dev.berth.agent.image.Image;
+import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Operations;
+import io.vertx.core.file.OpenOptions;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * {@code /1.0/images}: list, get, build (debootstrap recipe, busybox), import (a rootfs archive
+ * streamed as the request body), delete, and aliases. Builds and imports are operations; a build
+ * reports its progress (debootstrap's stage and package count) in the operation and as events.
+ */
+final class ImageRoutes {
+
+    /** The largest archive the agent takes in one upload. */
+    static final long MAX_UPLOAD = 16L << 30;
+
+    private final ApiServer api;
+    private final ImageStore images;
+    private final Instances instances;
+    private final Operations operations;
+    private final AgentLog log;
+
+    ImageRoutes(ApiServer api, ImageStore images, Instances instances, Operations operations, AgentLog log) {
+        this.api = api;
+        this.images = images;
+        this.instances = instances;
+        this.operations = operations;
+        this.log = log;
+    }
+
+    void list(RoutingContext ctx) {
+        boolean full = "1".equals(ctx.queryParams().get("recursion"));
+        api.blocking(ctx, () -> full ? images.list().stream().map(this::view).toList()
+                : images.list().stream().map(i -> "/1.0/images/" + i.fingerprint()).toList(), 200);
+    }
+
+    void get(RoutingContext ctx) {
+        String ref = ctx.pathParam("fingerprint");
+        api.blocking(ctx, () -> view(images.get(ref)), 200);
+    }
+
+    /** {@code POST /1.0/images} with JSON: build from a recipe, or make the busybox image. */
+    void create(RoutingContext ctx) {
+        Models.ImageCreate request = ApiServer.parse(ctx, Models.ImageCreate.class);
+        if (request.source() == null || request.source().type() == null) {
+            throw new ApiServer.BadRequest("source.type is required: debootstrap (with a recipe) or busybox; to import an"
+                    + " archive, send it as the body with Content-Type: application/octet-stream", "source.type");
+        }
+        List<String> aliases = request.aliases() == null ? List.of() : request.aliases();
+        switch (request.source().type()) {
+            case "debootstrap" -> {
+                Models.Recipe r = request.source().recipe() == null ? new Models.Recipe(null, null, null, null) : request.source().recipe();
+                DebianRecipe recipe = new DebianRecipe(r.suite(), r.variant(), r.packages(), r.mirror());
+                api.accepted(ctx, operations.submit(new Operations.Work("Building image " + recipe.suite() + " " + aliases, null,
+                        null, true, () -> {
+                    boolean cached = images.findByRecipe(recipe.asMap()).isPresent();
+                    Image image = images.build(recipe, aliases, this::progress);
+                    return result(image, cached);
+                })));
+            }
+            case "busybox" -> api.accepted(ctx, operations.submit(new Operations.Work("Preparing the busybox image", null, null,
+                    false, () -> result(images.addAliases(images.busybox(), aliases), false))));
+            default -> throw new ApiServer.BadRequest("source.type must be debootstrap or busybox, not \""
+                    + request.source().type() + "\"", "source.type");
+        }
+    }
+
+    /**
+     * {@code POST /1.0/images} with a rootfs archive as the body ({@code .tar}, {@code .tar.gz},
+     * {@code .tar.xz}); aliases in {@code X-Berth-Aliases: a,b}. The body streams to a file beside the
+     * store (never held in memory), then an operation imports it. JSON requests pass on to {@link #create}.
+     */
+    void upload(RoutingContext ctx) {
+        String type = Objects.requireNonNullElse(ctx.request().getHeader("Content-Type"), "");
+        if (type.startsWith("application/json")) {
+            ctx.next();
+            return;
+        }
+        String length = ctx.request().getHeader("Content-Length");
+        if (length != null && Long.parseLong(length) > MAX_UPLOAD) {
+            throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");
+        }
+        List<String> aliases = Arrays.stream(Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Aliases"), "").split(","))
+                .map(String::strip).filter(a -> !a.isEmpty()).toList();
+        String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
+        Path upload = images.directory().resolve(".upload-" + UUID.randomUUID());
+        ctx.vertx().fileSystem().mkdirs(images.directory().toString())
+                .compose(v -> ctx.vertx().fileSystem().open(upload.toString(), new OpenOptions().setCreateNew(true).setWrite(true)))
+                .compose(file -> ctx.request().pipeTo(file).map(v -> file))
+                .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work("Importing image " + source + " "
+                        + aliases, null, null, false, () -> {
+                    try {
+                        if (Files.size(upload) == 0) {
+                            throw new ApiServer.BadRequest("the request body is empty: send the archive as the body", null);
+                        }
+                        if (Files.size(upload) > MAX_UPLOAD) {
+                            throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");
+                        }
+                        return result(images.importArchive(upload, source, aliases), false);
+                    } finally {
+                        Files.deleteIfExists(upload);
+                    }
+                }))))
+                .onFailure(t -> {
+                    try {
+                        Files.deleteIfExists(upload);
+                    } catch (IOException e) {
+                        t.addSuppressed(e);
+                    }
+                    ctx.fail(t);
+                });
+    }
+
+    void delete(RoutingContext ctx) {
+        String ref = ctx.pathParam("fingerprint");
+        api.blocking(ctx, () -> {
+            Image image = images.get(ref);
+            images.delete(image, instances.usingImage(image.fingerprint()));
+            log.info("Deleted image " + image.fingerprint().substring(0, 12) + " " + image.aliases());
+            return Map.of("deleted", image.fingerprint());
+        }, 200);
+    }
+
+    void listAliases(RoutingContext ctx) {
+        api.blocking(ctx, () -> {
+            List<Models.ImageAlias> aliases = new java.util.ArrayList<>();
+            for (Image image : images.list()) {
+                image.aliases().forEach(a -> aliases.add(new Models.ImageAlias(a, image.fingerprint())));
+            }
+            aliases.sort(java.util.Comparator.comparing(Models.ImageAlias::name));
+            return aliases;
+        }, 200);
+    }
+
+    void addAlias(RoutingContext ctx) {
+        Models.ImageAlias alias = ApiServer.parse(ctx, Models.ImageAlias.class);
+        if (alias.name() == null || alias.target() == null) {
+            throw new ApiServer.BadRequest("an alias needs a name and a target (an alias or fingerprint)",
+                    alias.name() == null ? "name" : "target");
+        }
+        api.blocking(ctx, () -> view(images.addAliases(images.get(alias.target()), List.of(alias.name()))), 201);
+    }
+
+    void removeAlias(RoutingContext ctx) {
+        String alias = ctx.pathParam("alias");
+        api.blocking(ctx, () -> view(images.removeAlias(alias)), 200);
+    }
+
+    private void progress(Map<String, Object> values) {
+        Operations.current().ifPresent(op -> op.progress(values));
+        log.debug("image build: " + values.get("line"));
+    }
+
+    private Models.Image view(Image image) {
+        return new Models.Image(image.fingerprint(), image.aliases(), image.size(), image.created(), image.recipe(),
+                image.packages().size(), instances.usingImage(image.fingerprint()));
+    }
+
+    private static Map<String, Object> result(Image image, boolean cached) {
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("fingerprint", image.fingerprint());
+        result.put("aliases", image.aliases());
+        result.put("size", image.size());
+        result.put("cached", cached);
+        return result;
+    }
+}

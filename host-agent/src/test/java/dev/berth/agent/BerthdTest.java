@@ -66,4 +66,30 @@ class BerthdTest {
         assertThat(s.lxcpath()).isEqualTo(Path.of("/tmp/x/containers"));
         assertThat(s.socket()).isEqualTo(Path.of("/run/berth/berth.sock"));
     }
+
+    @Test
+    void theConfigFileSetsWhatTheFlagsDoNot(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path config = dir.resolve("berthd.yaml");
+        java.nio.file.Files.writeString(config, """
+                state-dir: /srv/berth
+                socket: /srv/berth/api.sock
+                log-level: debug
+                images: /srv/images
+                host-paths: [/srv/shared]
+                """);
+        Berthd.Settings s = Berthd.Settings.parse(new String[] {"--config", config.toString(), "--socket", "/tmp/flag.sock"});
+        assertThat(s.stateDir()).isEqualTo(Path.of("/srv/berth"));
+        assertThat(s.lxcpath()).isEqualTo(Path.of("/srv/berth/containers"));
+        assertThat(s.socket()).as("the flag wins").isEqualTo(Path.of("/tmp/flag.sock"));
+        assertThat(s.logLevel()).isEqualTo(dev.berth.agent.ops.AgentLog.Level.DEBUG);
+        assertThat(s.imagesDir()).isEqualTo(Path.of("/srv/images"));
+        assertThat(s.hostPathAllowList()).containsExactly(Path.of("/srv/shared"));
+
+        java.nio.file.Files.writeString(config, "state-dir: /srv/berth\nlog-levle: debug\n");
+        assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--config", config.toString()}))
+                .isInstanceOf(dev.berth.profile.ProfileException.class)
+                .hasMessageContaining("berthd.yaml:2:1").hasMessageContaining("log-level");
+        assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--log-level", "loud"}))
+                .hasMessageContaining("error, warn, info or debug");
+    }
 }

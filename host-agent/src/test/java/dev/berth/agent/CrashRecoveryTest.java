@@ -68,22 +68,34 @@ class CrashRecoveryTest {
                 "--state-dir", state.toString(), "--lxcpath", sandbox.lxcpath().toString(), "--socket", socket.toString()));
         Process agent = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = out.readLine()) != null && !line.startsWith("berthd listening")) {
-                // start-up lines
-            }
-            assertThat(line).as("berthd started").isNotNull();
+            assertThat(awaitLine(out, l -> l.contains("berthd listening"))).as("berthd started").isNotNull();
             UnixHttp.request(socket, method, path, body);
-            while ((line = out.readLine()) != null && !line.equals("FAILPOINT " + failpoint)) {
-                // wait for the agent to reach the failpoint
-            }
-            assertThat(line).as("reached " + failpoint).isNotNull();
+            assertThat(awaitLine(out, l -> l.equals("FAILPOINT " + failpoint))).as("reached " + failpoint).isNotNull();
             agent.destroyForcibly(); // SIGKILL
             assertThat(agent.waitFor(30, TimeUnit.SECONDS)).isTrue();
         } finally {
             agent.destroyForcibly();
         }
         Files.deleteIfExists(socket);
+    }
+
+    /** The first line of the agent's output that matches, or null if it ended or a minute passed first. */
+    private static String awaitLine(BufferedReader out, java.util.function.Predicate<String> wanted) throws Exception {
+        var reader = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        try {
+            return reader.submit(() -> {
+                for (String line; (line = out.readLine()) != null; ) {
+                    if (wanted.test(line)) {
+                        return line;
+                    }
+                }
+                return null;
+            }).get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return null;
+        } finally {
+            reader.shutdownNow();
+        }
     }
 
     /** Launches through the API and waits on the operation. */

@@ -135,10 +135,14 @@ public final class ApiServer {
         }
         Lxc.validateName(request.name());
         List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
-        // Claimed before answering, so that of concurrent creates of one name exactly one gets 202.
-        Instances.Reservation reservation = instances.reserve(request.name());
-        accepted(ctx, operations.submit("Creating container " + request.name(), request.name(), "container-created",
-                () -> instances.launch(reservation, profiles, request.config(), request.image())));
+        // Checked and claimed before answering, so that bad input is a 4xx and of concurrent creates of one
+        // name exactly one gets 202.
+        vertx.executeBlocking(() -> {
+            instances.check(profiles, request.config(), request.image());
+            Instances.Reservation reservation = instances.reserve(request.name());
+            return operations.submit("Creating container " + request.name(), request.name(), "container-created",
+                    () -> instances.launch(reservation, profiles, request.config(), request.image()));
+        }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
     }
 
     private void deleteContainer(RoutingContext ctx) {

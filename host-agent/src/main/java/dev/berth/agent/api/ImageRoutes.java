@@ -27,6 +27,10 @@ import java.util.UUID;
  */
 final class ImageRoutes {
 
+    /** The content types of an archive upload; any other request body is JSON. */
+    static final java.util.Set<String> ARCHIVE_TYPES = java.util.Set.of("application/octet-stream", "application/x-tar",
+            "application/gzip", "application/x-xz");
+
     /** The largest archive the agent takes in one upload. */
     static final long MAX_UPLOAD = 16L << 30;
 
@@ -83,15 +87,17 @@ final class ImageRoutes {
 
     /**
      * {@code POST /1.0/images} with a rootfs archive as the body ({@code .tar}, {@code .tar.gz},
-     * {@code .tar.xz}); aliases in {@code X-Berth-Aliases: a,b}. The body streams to a file beside the
-     * store (never held in memory), then an operation imports it. JSON requests pass on to {@link #create}.
+     * {@code .tar.xz}) and Content-Type {@code application/octet-stream} (or a tar, gzip or xz type);
+     * aliases in {@code X-Berth-Aliases: a,b}. The body streams to a file beside the store (never
+     * held in memory), then an operation imports it. Other requests pass on to {@link #create}.
      */
     void upload(RoutingContext ctx) {
         String type = Objects.requireNonNullElse(ctx.request().getHeader("Content-Type"), "");
-        if (type.startsWith("application/json")) {
+        if (!ARCHIVE_TYPES.contains(type.split(";")[0].strip())) {
             ctx.next();
             return;
         }
+        ctx.request().pause(); // until the file is open to take the body
         String length = ctx.request().getHeader("Content-Length");
         if (length != null && Long.parseLong(length) > MAX_UPLOAD) {
             throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");

@@ -83,6 +83,20 @@ public final class Instances {
         return new Reservation(name);
     }
 
+    /**
+     * Checks a launch request without touching anything: the profiles compose, the image exists
+     * (busybox is made on first use), the config renders for this host. The API runs this before
+     * answering 202, so that bad input is a 4xx, not a failed operation.
+     */
+    public void check(List<String> profileNames, Map<String, Object> overrides, String imageOverride) {
+        ComposedProfile profile = profiles.get().compose(profileNames, Overrides.toNode("request config", Overrides.expand(overrides)));
+        String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
+        if (!ImageStore.BUSYBOX.equals(imageRef)) {
+            images.get(imageRef);
+        }
+        LxcConfig.render(profile, host, null);
+    }
+
     /** A name claimed for one launch. */
     public final class Reservation {
         private final String name;

@@ -100,6 +100,10 @@ public final class Operations implements AutoCloseable {
         }
 
         private void run() {
+            ScopedValue.where(CURRENT, this).run(this::runInScope);
+        }
+
+        private void runInScope() {
             thread = Thread.currentThread();
             ReentrantLock lock = containerLocks.computeIfAbsent(work.container() == null ? "" : work.container(),
                     c -> new ReentrantLock(true));
@@ -115,7 +119,7 @@ public final class Operations implements AutoCloseable {
                     publish();
                     start = System.nanoTime();
                     log.info(work.description() + "…");
-                    Object result = ScopedValue.where(CURRENT, this).call(work.body()::call);
+                    Object result = work.body().call();
                     finish(Status.SUCCESS, () -> done.complete(result));
                     log.info(work.description() + ": done in " + millis(start) + " ms");
                     if (work.lifecycle() != null) {

@@ -206,21 +206,31 @@ class ApiServerTest {
 
         List<String> lifecycle = new java.util.ArrayList<>();
         List<String> operationStates = new java.util.ArrayList<>();
+        List<String> logLines = new java.util.ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (lifecycle.size() < 3 && System.nanoTime() < deadline) {
             JsonNode event = received.poll(1, TimeUnit.SECONDS);
             if (event == null) {
                 continue;
             }
-            if (event.get("type").asText().equals("lifecycle")) {
-                lifecycle.add(event.get("metadata").get("action").asText());
-                assertThat(event.get("metadata").get("source").asText()).isEqualTo("/1.0/containers/" + name);
-            } else {
-                operationStates.add(event.get("metadata").get("operation").get("status").asText());
+            switch (event.get("type").asText()) {
+                case "lifecycle" -> {
+                    lifecycle.add(event.get("metadata").get("action").asText());
+                    assertThat(event.get("metadata").get("source").asText()).isEqualTo("/1.0/containers/" + name);
+                }
+                case "logging" -> {
+                    // every line logged inside an operation names its container, as an MDC would
+                    assertThat(event.get("metadata").get("context").get("container").asText()).isEqualTo(name);
+                    logLines.add(event.get("metadata").get("message").asText());
+                }
+                default -> operationStates.add(event.get("metadata").get("operation").get("status").asText());
             }
         }
         assertThat(lifecycle).containsExactly("container-created", "container-stopped", "container-deleted");
-        assertThat(operationStates).contains("running", "success");
+        assertThat(operationStates).contains("pending", "running", "success");
+        // paired lines: the start of each operation and its outcome with the time it took
+        assertThat(logLines).contains("Creating container " + name + "…", "Deleting container " + name + "…");
+        assertThat(logLines).anySatisfy(line -> assertThat(line).matches("Creating container " + name + ": done in \\d+ ms"));
         ws.close();
         reader.join(5000);
     }
@@ -288,13 +298,161 @@ class ApiServerTest {
         assertThat(tooBig.status()).isEqualTo(413);
 
         Reply unknownProfile = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + sandbox.name("np") + "\",\"profiles\":[\"smal\"]}");
-        assertThat(unknownProfile.status()).isEqualTo(202);
-        Reply failed = call(HttpMethod.GET, operationOf(unknownProfile) + "/wait", null);
-        assertThat(failed.body().get("status").asText()).isEqualTo("failure");
-        assertThat(failed.body().get("error").asText()).contains("no profile named 'smal'").contains("did you mean 'small'?");
+        assertThat(unknownProfile.status()).as(unknownProfile.body().toString()).isEqualTo(400);
+        assertThat(unknownProfile.body().get("error").asText()).contains("no profile named 'smal'").contains("did you mean 'small'?");
+
+        Reply unknownImage = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + sandbox.name("ni") + "\",\"profiles\":[\"small\"],\"image\":\"nosuch\"}");
+        assertThat(unknownImage.status()).as(unknownImage.body().toString()).isEqualTo(404);
+        assertThat(unknownImage.body().get("error").asText()).contains("no image \"nosuch\"").contains("GET /1.0/images");
+
+        Reply badOverride = call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + sandbox.name("bo") + "\",\"profiles\":[\"small\"],"
+                + "\"config\":{\"limits.memroy\":\"1GiB\"}}");
+        assertThat(badOverride.status()).as(badOverride.body().toString()).isEqualTo(400);
+        assertThat(badOverride.body().get("error").asText()).contains("memroy").contains("memory");
 
         assertThat(call(HttpMethod.GET, "/1.0/nothing", null).status()).isEqualTo(404);
         assertThat(call(HttpMethod.GET, "/1.0/operations/nope", null).status()).isEqualTo(404);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+    }
+
+    @Test
+    void imagesAreImportedAliasedLaunchedFromAndKeptWhileUsed(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        Reply busybox = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"busybox\"},\"aliases\":[\"bb\"]}");
+        JsonNode made = waitFor(busybox);
+        String busyboxFingerprint = made.get("metadata").get("fingerprint").asText();
+        assertThat(made.get("metadata").get("aliases")).extracting(JsonNode::asText).contains("busybox", "bb");
+
+        // A rootfs archive: the busybox tree plus a file of our own, uploaded as the body.
+        Path tree = sandbox.scratch("tree");
+        run("cp", "-a", images.get("busybox").rootfs() + "/.", tree.toString());
+        java.nio.file.Files.writeString(tree.resolve("etc/motd"), "imported by a test\n");
+        Path archive = sandbox.scratch("upload").resolve("rootfs.tar.xz");
+        run("tar", "--numeric-owner", "-C", tree.toString(), "-cJf", archive.toString(), ".");
+        Reply upload = upload(java.nio.file.Files.readAllBytes(archive), "mybox,tools/mybox");
+        JsonNode imported = waitFor(upload);
+        String fingerprint = imported.get("metadata").get("fingerprint").asText();
+        assertThat(fingerprint).hasSize(64).isNotEqualTo(busyboxFingerprint);
+
+        Reply listed = call(HttpMethod.GET, "/1.0/images?recursion=1", null);
+        assertThat(listed.body()).extracting(i -> i.get("fingerprint").asText()).contains(fingerprint, busyboxFingerprint);
+        Reply aliases = call(HttpMethod.GET, "/1.0/images/aliases", null);
+        assertThat(aliases.body()).extracting(a -> a.get("name").asText() + "=" + a.get("target").asText().substring(0, 12))
+                .contains("mybox=" + fingerprint.substring(0, 12), "tools/mybox=" + fingerprint.substring(0, 12));
+
+        // An alias moves like a tag; removing one leaves the image.
+        assertThat(call(HttpMethod.POST, "/1.0/images/aliases", "{\"name\":\"bb\",\"target\":\"mybox\"}").status()).isEqualTo(201);
+        assertThat(call(HttpMethod.GET, "/1.0/images/bb", null).body().get("fingerprint").asText()).isEqualTo(fingerprint);
+        assertThat(call(HttpMethod.DELETE, "/1.0/images/aliases/bb", null).status()).isEqualTo(200);
+        assertThat(call(HttpMethod.GET, "/1.0/images/bb", null).status()).isEqualTo(404);
+
+        String name = sandbox.name("img");
+        waitFor(call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"],\"image\":\"mybox\"}"));
+        try (var container = Lxc.open(name, sandbox.lxcpath())) {
+            assertThat(new String(container.run(dev.berth.lxc.LxcCommand.of("cat", "/etc/motd")).stdout())).isEqualTo("imported by a test\n");
+        }
+        Reply refused = call(HttpMethod.DELETE, "/1.0/images/mybox", null);
+        assertThat(refused.status()).as(refused.body().toString()).isEqualTo(409);
+        assertThat(refused.body().get("error").asText()).contains(name).contains("delete them first");
+
+        waitFor(call(HttpMethod.DELETE, "/1.0/containers/" + name, null));
+        assertThat(call(HttpMethod.DELETE, "/1.0/images/" + fingerprint.substring(0, 16), null).status()).isEqualTo(200);
+        assertThat(call(HttpMethod.GET, "/1.0/images/" + fingerprint, null).status()).isEqualTo(404);
+        assertThat(images.directory().resolve(fingerprint)).doesNotExist();
+
+        // Not an archive: the import fails, saying so, and stores nothing.
+        JsonNode garbage = waitFor(upload("this is not a tar archive".getBytes(), "junk"));
+        assertThat(garbage.get("status").asText()).isEqualTo("failure");
+        assertThat(garbage.get("error").asText()).contains("not a readable tar archive");
+        assertThat(call(HttpMethod.GET, "/1.0/images/junk", null).status()).isEqualTo(404);
+        try (var left = java.nio.file.Files.list(images.directory())) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactly(busyboxFingerprint);
+        }
+        Reply badAlias = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"busybox\"},\"aliases\":[\"../x\"]}");
+        assertThat(waitFor(badAlias).get("error").asText()).contains("alias \"../x\" is not valid");
+        Reply badRecipe = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"debootstrap\",\"recipe\":{\"suite\":\"Bad Suite\"}}}");
+        assertThat(badRecipe.status()).as(badRecipe.body().toString()).isEqualTo(400);
+        assertThat(badRecipe.body().get("field").asText()).isEqualTo("recipe.suite");
+    }
+
+    @Test
+    void overridesAndProfileChangesApplyLimitsToARunningContainerLive(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        String name = sandbox.name("live");
+        waitFor(call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}"));
+        int pid = call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("pid").asInt();
+        assertThat(memoryLimit(name)).isEqualTo(64L << 20);
+
+        JsonNode patched = waitFor(call(HttpMethod.PATCH, "/1.0/containers/" + name, "{\"config\":{\"limits.memory\":\"96MiB\",\"limits.pids\":50}}"));
+        assertThat(patched.get("status").asText()).as(patched.toString()).isEqualTo("success");
+        assertThat(patched.get("metadata").get("appliedLive")).extracting(JsonNode::asText)
+                .contains("lxc.cgroup.memory.limit_in_bytes=" + (96L << 20), "lxc.cgroup.pids.max=50");
+        assertThat(memoryLimit(name)).isEqualTo(96L << 20);
+        try (var container = Lxc.open(name, sandbox.lxcpath())) {
+            assertThat(container.cgroupItem("pids.max").strip()).isEqualTo("50");
+            assertThat(container.configItem("lxc.cgroup.memory.limit_in_bytes")).isEqualTo(Long.toString(96L << 20));
+        }
+
+        // A profile change reaches the containers using it; their own overrides still win.
+        Reply changed = call(HttpMethod.PUT, "/1.0/profiles/small", json(null, """
+                name: small
+                image: busybox
+                limits: {memory: 80MiB, pids: 500}
+                security: {privileged: true, nesting: false}
+                """));
+        assertThat(changed.body().get("affects")).extracting(JsonNode::asText).containsExactly(name);
+        waitFor(call(HttpMethod.GET, changed.body().get("operations").get(0).asText(), null), changed.body().get("operations").get(0).asText());
+        assertThat(memoryLimit(name)).isEqualTo(96L << 20);
+        waitFor(call(HttpMethod.PATCH, "/1.0/containers/" + name, "{\"config\":{}}"));
+        assertThat(memoryLimit(name)).isEqualTo(80L << 20);
+        try (var container = Lxc.open(name, sandbox.lxcpath())) {
+            assertThat(container.cgroupItem("pids.max").strip()).isEqualTo("500");
+        }
+        // Live: the same init process all along.
+        assertThat(call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("pid").asInt()).isEqualTo(pid);
+
+        Reply invalid = call(HttpMethod.PATCH, "/1.0/containers/" + name, "{\"config\":{\"limits.memory\":\"lots\"}}");
+        assertThat(waitFor(invalid).get("error").asText()).contains("limits.memory");
+        assertThat(memoryLimit(name)).isEqualTo(80L << 20);
+    }
+
+    @Test
+    void operationsAreListedAndAFinishedOneCannotBeCancelled(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        String op = operationOf(call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"busybox\"}}"));
+        call(HttpMethod.GET, op + "/wait", null);
+        Reply list = call(HttpMethod.GET, "/1.0/operations", null);
+        assertThat(list.body()).extracting(JsonNode::asText).contains(op);
+        Reply full = call(HttpMethod.GET, "/1.0/operations?recursion=1", null);
+        assertThat(full.body()).anySatisfy(o -> assertThat(o.get("status").asText()).isEqualTo("success"));
+        Reply cancel = call(HttpMethod.DELETE, op, null);
+        assertThat(cancel.status()).isEqualTo(409);
+        assertThat(cancel.body().get("error").asText()).contains("already finished (success)");
+    }
+
+    private long memoryLimit(String name) throws Exception {
+        return call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("memoryLimit").asLong();
+    }
+
+    private JsonNode waitFor(Reply accepted) throws Exception {
+        return waitFor(accepted, operationOf(accepted));
+    }
+
+    private JsonNode waitFor(Reply ignored, String operation) throws Exception {
+        return call(HttpMethod.GET, operation + "/wait?timeout=120", null).body();
+    }
+
+    private Reply upload(byte[] archive, String aliases) throws Exception {
+        return client.request(new RequestOptions().setServer(socket).setHost("berth").setMethod(HttpMethod.POST).setURI("/1.0/images")
+                        .putHeader("Content-Type", "application/octet-stream").putHeader("X-Berth-Aliases", aliases))
+                .compose(req -> req.send(Buffer.buffer(archive)))
+                .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), parse(b))))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    private static void run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
     }
 }

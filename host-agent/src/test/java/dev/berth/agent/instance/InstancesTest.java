@@ -90,7 +90,7 @@ class InstancesTest {
         assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("smal"), null, null))
                 .isInstanceOf(ProfileException.class).hasMessageContaining("did you mean 'small'?");
         assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("small"), null, "no-such-image"))
-                .isInstanceOf(InstanceException.NotFound.class).hasMessageContaining("no image \"no-such-image\"");
+                .isInstanceOf(dev.berth.agent.image.ImageException.NotFound.class).hasMessageContaining("no image \"no-such-image\"");
         assertThatThrownBy(() -> instances.delete(sandbox.name("ghost"))).isInstanceOf(InstanceException.NotFound.class);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
     }

@@ -14,6 +14,7 @@ import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcCommand;
 import dev.berth.lxc.LxcContainer;
 import dev.berth.lxc.LxcException;
 import dev.berth.profile.Node;
@@ -75,6 +76,7 @@ public final class ApiServer {
         router.patch("/1.0/containers/:name").handler(this::patchContainer);
         router.delete("/1.0/containers/:name").handler(this::deleteContainer);
         router.get("/1.0/containers/:name/state").handler(this::getState);
+        router.post("/1.0/containers/:name/exec").handler(this::exec);
         router.put("/1.0/containers/:name/state").handler(this::putState);
         router.get("/1.0/profiles").handler(this::listProfiles);
         router.post("/1.0/profiles").handler(this::createProfile);
@@ -152,6 +154,73 @@ public final class ApiServer {
             instances.delete(name);
             return null;
         }));
+    }
+
+    /** Output kept per stream of an exec; the rest is counted and dropped. */
+    static final int EXEC_OUTPUT_LIMIT = 1 << 20;
+
+    private void exec(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        Models.ExecRequest request = parse(ctx, Models.ExecRequest.class);
+        if (request.command() == null || request.command().isEmpty()) {
+            throw new BadRequest("command is required: the program and its arguments, as a list", "command");
+        }
+        LxcCommand command = new LxcCommand(request.command(), request.environment() == null ? Map.of() : request.environment(),
+                request.cwd(), request.user() == null ? -1 : request.user(), request.group() == null ? -1 : request.group(),
+                request.stdin() == null ? null : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        // Not exclusive: a command inside must not hold up a stop of the same container.
+        accepted(ctx, operations.submit(new Operations.Work("Running " + request.command().getFirst() + " in " + name, name, null,
+                false, false, () -> {
+            try (LxcContainer c = Lxc.open(name, lxcpath)) {
+                if (!c.isDefined()) {
+                    throw new NotFound("no container \"" + name + "\"");
+                }
+                if (!c.isRunning()) {
+                    throw new Conflict("container \"" + name + "\" is not running; start it first");
+                }
+                BoundedOutput out = new BoundedOutput(EXEC_OUTPUT_LIMIT);
+                BoundedOutput err = new BoundedOutput(EXEC_OUTPUT_LIMIT);
+                int exitCode = c.run(command, out, err);
+                Map<String, Object> result = new java.util.LinkedHashMap<>();
+                result.put("exitCode", exitCode);
+                result.put("stdout", out.text());
+                result.put("stderr", err.text());
+                result.put("truncated", out.dropped() + err.dropped() > 0);
+                return result;
+            }
+        })));
+    }
+
+    /** Keeps the first {@code limit} bytes written and counts the rest. */
+    static final class BoundedOutput extends java.io.OutputStream {
+        private final java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
+        private final int limit;
+        private long dropped;
+
+        BoundedOutput(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            int take = Math.min(len, limit - kept.size());
+            kept.write(b, off, take);
+            dropped += len - take;
+        }
+
+        synchronized String text() {
+            return kept.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        synchronized long dropped() {
+            return dropped;
+        }
     }
 
     private void getState(RoutingContext ctx) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.image.Image;
 import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.store.AtomicFiles;
 import dev.berth.lxc.Lxc;
@@ -37,6 +38,7 @@ public final class Instances {
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
             .enable(SerializationFeature.INDENT_OUTPUT).disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    private static final Duration INIT_TIMEOUT = Duration.ofSeconds(30);
 
     private final Path lxcpath;
     private final ImageStore images;
@@ -143,13 +145,20 @@ public final class Instances {
                     Failpoints.hit("launch-after-define");
                     container.start();
                     revert.add(container::stop);
-                    log.debug("Started " + name + ", init pid " + container.initPid().orElse(-1));
+                    int pid = container.initPid().orElse(-1);
+                    if (!new InitReady(InitSystem.detect(image.rootfs()), INIT_TIMEOUT).await(pid)) {
+                        log.warn(name + ": init did not get ready within " + INIT_TIMEOUT.toSeconds() + " s; it is running, see its console");
+                    }
+                    log.debug("Started " + name + ", init pid " + pid);
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
                     writeRecord(ready);
                     revert.success();
                     return ready;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw revert.failed(new java.util.concurrent.CancellationException("launch of " + name + " interrupted"));
                 } catch (IOException e) {
-                    throw revert.failed(new UncheckedIOException("cannot write the record of " + name, e));
+                    throw revert.failed(new UncheckedIOException("cannot launch " + name + ": " + e.getMessage(), e));
                 } catch (RuntimeException e) {
                     throw revert.failed(e);
                 }

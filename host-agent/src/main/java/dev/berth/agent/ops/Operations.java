@@ -36,8 +36,17 @@ public final class Operations implements AutoCloseable {
     /** Where an operation is in its life. */
     public enum Status { PENDING, RUNNING, SUCCESS, FAILURE, CANCELLED }
 
-    /** The work of an operation; {@code cancellable} work stops cleanly when its thread is interrupted. */
-    public record Work(String description, String container, String lifecycle, boolean cancellable, Callable<?> body) {
+    /**
+     * The work of an operation. {@code cancellable} work stops cleanly when its thread is interrupted;
+     * {@code exclusive} work on a container waits for the container's other exclusive operations
+     * (lifecycle changes do; a command run inside it does not).
+     */
+    public record Work(String description, String container, String lifecycle, boolean cancellable, boolean exclusive,
+                       Callable<?> body) {
+
+        public Work(String description, String container, String lifecycle, boolean cancellable, Callable<?> body) {
+            this(description, container, lifecycle, cancellable, true, body);
+        }
     }
 
     /** One operation and its outcome. */
@@ -109,7 +118,8 @@ public final class Operations implements AutoCloseable {
                     c -> new ReentrantLock(true));
             long start = 0;
             try {
-                if (work.container() != null) {
+                boolean locking = work.container() != null && work.exclusive();
+                if (locking) {
                     lock.lockInterruptibly();
                 }
                 try {
@@ -126,7 +136,7 @@ public final class Operations implements AutoCloseable {
                         events.publish("lifecycle", Map.of("action", work.lifecycle(), "source", "/1.0/containers/" + work.container()));
                     }
                 } finally {
-                    if (work.container() != null) {
+                    if (locking) {
                         lock.unlock();
                     }
                 }

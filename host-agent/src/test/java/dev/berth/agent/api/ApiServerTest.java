@@ -430,6 +430,25 @@ class ApiServerTest {
         assertThat(cancel.body().get("error").asText()).contains("already finished (success)");
     }
 
+    @Test
+    void commandsRunInsideWithTheirExitCodeOutputAndInput(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        String name = sandbox.name("exec");
+        waitFor(call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}"));
+        JsonNode ran = waitFor(call(HttpMethod.POST, "/1.0/containers/" + name + "/exec",
+                "{\"command\":[\"sh\",\"-c\",\"echo out $GREETING; pwd; echo err >&2; exit 3\"],\"environment\":{\"GREETING\":\"hi\"},"
+                        + "\"cwd\":\"/tmp\"}"));
+        assertThat(ran.get("metadata").get("exitCode").asInt()).as(ran.toString()).isEqualTo(3);
+        assertThat(ran.get("metadata").get("stdout").asText()).isEqualTo("out hi\n/tmp\n");
+        assertThat(ran.get("metadata").get("stderr").asText()).isEqualTo("err\n");
+        JsonNode piped = waitFor(call(HttpMethod.POST, "/1.0/containers/" + name + "/exec",
+                "{\"command\":[\"sh\",\"-c\",\"id -u; cat\"],\"user\":65534,\"stdin\":\"fed\"}"));
+        assertThat(piped.get("metadata").get("stdout").asText()).isEqualTo("65534\nfed");
+        assertThat(call(HttpMethod.POST, "/1.0/containers/" + name + "/exec", "{\"command\":[]}").status()).isEqualTo(400);
+        JsonNode ghost = waitFor(call(HttpMethod.POST, "/1.0/containers/" + sandbox.name("ghost") + "/exec", "{\"command\":[\"true\"]}"));
+        assertThat(ghost.get("error").asText()).contains("no container");
+    }
+
     private long memoryLimit(String name) throws Exception {
         return call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("memoryLimit").asLong();
     }

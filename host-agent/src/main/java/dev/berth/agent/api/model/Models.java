@@ -40,6 +40,16 @@ public final class Models {
     public record Profile(String name, String description, String content, List<String> usedBy, List<String> extendedBy) {
     }
 
+    /**
+     * {@code POST /1.0/containers/{name}/exec}: run a command inside, as {@code user}/{@code group}
+     * (ids inside the container, root by default) in {@code cwd}, with {@code environment} and
+     * {@code stdin}. The operation's metadata holds the exit code and the output (up to 1 MiB of each
+     * stream; {@code truncated} says if more was dropped).
+     */
+    public record ExecRequest(List<String> command, Map<String, String> environment, String cwd, Integer user, Integer group,
+                              String stdin) {
+    }
+
     /** {@code POST /1.0/profiles} and {@code PUT /1.0/profiles/{name}}: the profile's YAML. */
     public record ProfilePut(String name, String content) {
     }

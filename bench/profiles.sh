@@ -5,5 +5,4 @@ source "$(dirname "$0")/../scripts/lib.sh"
 use_jdk25
 say "Building"
 mvn_berth -q -DskipTests install -pl bench -am
-mvn_berth -q dependency:build-classpath -pl bench -Dmdep.outputFile="$BERTH_ROOT/bench/target/classpath.txt"
 exec java -cp "$BERTH_ROOT/bench/target/classes:$(cat "$BERTH_ROOT/bench/target/classpath.txt")" dev.berth.bench.ProfileLoadBench

@@ -55,7 +55,7 @@ public final class LifecycleBench {
             }
             report(berth, raw);
         } finally {
-            cleanUp(lxcpath);
+            Measure.cleanUp(lxcpath);
         }
     }
 
@@ -86,23 +86,14 @@ public final class LifecycleBench {
     private static long[] rawCycle(Path lxcpath, String baseName, String name) throws Exception {
         String p = lxcpath.toString();
         long[] t = new long[STEPS.length];
-        t[0] = timed("lxc-copy", "-P", p, "-n", baseName, "-N", name, "-s", "-B", "overlayfs");
-        t[1] = timed("lxc-start", "-P", p, "-n", name);
-        t[2] = timed("lxc-attach", "-P", p, "-n", name, "--", "true");
-        t[3] = timed("lxc-stop", "-k", "-P", p, "-n", name);
-        t[4] = timed("lxc-destroy", "-P", p, "-n", name);
+        t[0] = Measure.timed("lxc-copy", "-P", p, "-n", baseName, "-N", name, "-s", "-B", "overlayfs");
+        t[1] = Measure.timed("lxc-start", "-P", p, "-n", name);
+        t[2] = Measure.timed("lxc-attach", "-P", p, "-n", name, "--", "true");
+        t[3] = Measure.timed("lxc-stop", "-k", "-P", p, "-n", name);
+        t[4] = Measure.timed("lxc-destroy", "-P", p, "-n", name);
         return t;
     }
 
-    private static long timed(String... command) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
-            throw new IllegalStateException(Arrays.toString(command) + " failed");
-        }
-        return lap(start);
-    }
 
     private static long lap(long startNanos) {
         return System.nanoTime() - startNanos;
@@ -123,9 +114,9 @@ public final class LifecycleBench {
     }
 
     private static double row(String label, long[] berth, long[] raw) {
-        double ratio = (double) percentile(berth, 50) / percentile(raw, 50);
+        double ratio = (double) Measure.percentile(berth, 50) / Measure.percentile(raw, 50);
         System.out.printf(Locale.ROOT, "%-10s %9.2f ms %9.2f ms %9.2f ms %9.2f ms %7.2fx%n", label,
-                ms(percentile(berth, 50)), ms(percentile(berth, 90)), ms(percentile(raw, 50)), ms(percentile(raw, 90)),
+                Measure.ms(Measure.percentile(berth, 50)), Measure.ms(Measure.percentile(berth, 90)), Measure.ms(Measure.percentile(raw, 50)), Measure.ms(Measure.percentile(raw, 90)),
                 ratio);
         return ratio;
     }
@@ -134,28 +125,6 @@ public final class LifecycleBench {
         return Arrays.stream(rows).mapToLong(f).toArray();
     }
 
-    private static long percentile(long[] values, int p) {
-        long[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
-    }
 
-    private static double ms(long nanos) {
-        return nanos / 1e6;
-    }
 
-    /** Stops and destroys whatever the run left in its own lxcpath, then removes it. */
-    private static void cleanUp(Path lxcpath) throws Exception {
-        List<String> names = new ArrayList<>();
-        try (var entries = Files.list(lxcpath)) {
-            entries.filter(e -> Files.exists(e.resolve("config"))).forEach(e -> names.add(e.getFileName().toString()));
-        }
-        // Clones first: the base's rootfs is their lower layer.
-        names.sort((a, b) -> Boolean.compare(a.endsWith("-base"), b.endsWith("-base")));
-        for (String name : names) {
-            new ProcessBuilder("lxc-stop", "-k", "-P", lxcpath.toString(), "-n", name).start().waitFor();
-            new ProcessBuilder("lxc-destroy", "-P", lxcpath.toString(), "-n", name).start().waitFor();
-        }
-        new ProcessBuilder("rm", "-rf", "--one-file-system", lxcpath.toString()).start().waitFor();
-    }
 }

@@ -1,0 +1,397 @@
+package dev.berth.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.cli.client.AgentClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * berthd end to end, against the raw {@code lxc-*} tools on the same images, in one run:
+ * (a) launch until a command runs, (b) 50 launches with parallelism 4, (c) the container list with
+ * 100 running, (d) the agent's memory and each container's, (e) a Debian container until systemd
+ * answers, (f) stop + delete. berthd runs as its own process (bin/berthd) on its own state dir,
+ * lxcpath and socket; the client is the CLI's. Prints each figure beside its target.
+ *
+ * <p>Usage: {@code bench/agent.sh [reps=20] [running=100] [debian-reps=5]}.
+ */
+public final class AgentBench {
+
+    private static final Duration OP_TIMEOUT = Duration.ofMinutes(20);
+    private static final String BERTH = "berth";
+    private static final String RAW = "lxc-*";
+
+    private final Path root;
+    private final Path berthLxcpath;
+    private final Path rawLxcpath;
+    private final Path socket;
+    private final Path images;
+    private final String prefix;
+    private AgentClient client;
+    private Process agent;
+    private final List<String> results = new ArrayList<>();
+
+    private AgentBench(Path root, Path images) {
+        this.root = root;
+        this.berthLxcpath = root.resolve("berth");
+        this.rawLxcpath = root.resolve("raw");
+        this.socket = root.resolve("berth.sock");
+        this.images = images;
+        this.prefix = "ab" + Long.toString(ProcessHandle.current().pid(), 36);
+    }
+
+    public static void main(String[] args) throws Exception {
+        int reps = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        int running = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+        int debianReps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        Path images = Path.of(System.getProperty("berth.bench.images", "/var/cache/berth-test/images"));
+        AgentBench bench = new AgentBench(Files.createTempDirectory(Path.of("/var/tmp"), "berth-agentbench-"), images);
+        try {
+            bench.startAgent();
+            bench.run(reps, running, debianReps);
+        } finally {
+            bench.cleanUp();
+        }
+    }
+
+    private void run(int reps, int running, int debianReps) throws Exception {
+        JsonNode busybox = client.run("POST", "/1.0/images", Map.of("source", Map.of("type", "busybox")), OP_TIMEOUT);
+        Path busyboxRootfs = images.resolve(busybox.get("metadata").get("fingerprint").asText()).resolve("rootfs");
+        profile("bench", "image: busybox\nlimits: {memory: 64MiB}\nsecurity: {privileged: true, nesting: false}\n");
+        rawBase("bb-base", busyboxRootfs, Map.of("lxc.signal.halt", "SIGUSR1", "lxc.signal.reboot", "SIGTERM",
+                "lxc.autodev", "1", "lxc.pty.max", "16", "lxc.cgroup.memory.limit_in_bytes", Long.toString(64L << 20)));
+        System.out.printf("berthd pid %d, liblxc containers in %s (berth) and %s (raw)%n%n", agent.pid(), berthLxcpath, rawLxcpath);
+
+        launchAndDelete(reps);
+        parallelLaunches(50, 4);
+        listAndMemory(running);
+        debian(debianReps);
+
+        System.out.println();
+        System.out.println("== summary (targets from issue 4) ==");
+        results.forEach(System.out::println);
+    }
+
+    // ---- (a) and (f) ----
+
+    private void launchAndDelete(int reps) throws Exception {
+        System.out.println("(a) launch until a command runs, (f) stop + delete: " + reps + " interleaved, 3 warm-up");
+        long[] berthLaunch = new long[reps];
+        long[] rawLaunch = new long[reps];
+        long[] berthDelete = new long[reps];
+        long[] rawDelete = new long[reps];
+        for (int i = -3; i < reps; i++) {
+            String b = prefix + "-a" + (i + 3);
+            String r = prefix + "-ra" + (i + 3);
+            long start = System.nanoTime();
+            launch(b, "bench");
+            exec(b, List.of("true"));
+            long bl = System.nanoTime() - start;
+            long rl = Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs")
+                    + Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r)
+                    + Measure.timed("lxc-attach", "-P", rawLxcpath.toString(), "-n", r, "--", "true");
+            start = System.nanoTime();
+            client.run("DELETE", "/1.0/containers/" + b, null, OP_TIMEOUT);
+            long bd = System.nanoTime() - start;
+            long rd = Measure.timed("lxc-stop", "-P", rawLxcpath.toString(), "-n", r)
+                    + Measure.timed("lxc-destroy", "-P", rawLxcpath.toString(), "-n", r);
+            if (i >= 0) {
+                berthLaunch[i] = bl;
+                rawLaunch[i] = rl;
+                berthDelete[i] = bd;
+                rawDelete[i] = rd;
+            }
+        }
+        ratio("(a) launch to first command", berthLaunch, rawLaunch, 1.3, "LXD 0.30-0.39 s");
+        ratio("(f) stop + delete", berthDelete, rawDelete, 2.0, "LXD 0.7 s");
+    }
+
+    // ---- (b) ----
+
+    private void parallelLaunches(int count, int parallelism) throws Exception {
+        System.out.println("(b) " + count + " launches with parallelism " + parallelism);
+        List<Callable<Void>> berth = new ArrayList<>();
+        List<Callable<Void>> raw = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String b = prefix + "-b" + i;
+            String r = prefix + "-rb" + i;
+            berth.add(() -> {
+                launch(b, "bench");
+                return null;
+            });
+            raw.add(() -> {
+                Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs");
+                Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
+                return null;
+            });
+        }
+        double berthRate = count / seconds(allOf(berth, parallelism));
+        double rawRate = count / seconds(allOf(raw, parallelism));
+        String line = String.format(Locale.ROOT, "%-32s berth %6.1f/s   lxc-* %6.1f/s   ratio %.2f   target >= 30/s: %s  (LXD 5.7/s)",
+                "(b) launches per second", berthRate, rawRate, berthRate / rawRate, berthRate >= 30 ? "MET" : "NOT MET");
+        System.out.println(line);
+        results.add(line);
+    }
+
+    // ---- (c) and (d) ----
+
+    private void listAndMemory(int running) throws Exception {
+        long rssBefore = rssKib(agent.pid());
+        List<Callable<Void>> berth = new ArrayList<>();
+        List<Callable<Void>> raw = new ArrayList<>();
+        for (int i = 50; i < running; i++) {
+            String b = prefix + "-b" + i;
+            String r = prefix + "-rb" + i;
+            berth.add(() -> {
+                launch(b, "bench");
+                return null;
+            });
+            raw.add(() -> {
+                Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs");
+                Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
+                return null;
+            });
+        }
+        allOf(berth, 4);
+        allOf(raw, 4);
+        int listed = client.get("/1.0/containers?recursion=1").body().size();
+        System.out.println("(c) GET /1.0/containers?recursion=1 with " + listed + " running vs lxc-ls -f: 30 interleaved, 3 warm-up");
+        long[] berthList = new long[30];
+        long[] rawList = new long[30];
+        for (int i = -3; i < 30; i++) {
+            long start = System.nanoTime();
+            JsonNode all = client.get("/1.0/containers?recursion=1").body();
+            long b = System.nanoTime() - start;
+            if (all.size() != listed) {
+                throw new IllegalStateException("listed " + all.size() + " containers, expected " + listed);
+            }
+            long r = Measure.timed("lxc-ls", "-f", "-P", rawLxcpath.toString());
+            if (i >= 0) {
+                berthList[i] = b;
+                rawList[i] = r;
+            }
+        }
+        String line = String.format(Locale.ROOT, "%-32s berth p50 %7.2f ms p90 %7.2f ms   lxc-ls -f p50 %7.2f ms   target p50 < 15 ms: %s  (LXD 30 ms)",
+                "(c) list " + listed + " containers", Measure.ms(Measure.percentile(berthList, 50)), Measure.ms(Measure.percentile(berthList, 90)),
+                Measure.ms(Measure.percentile(rawList, 50)), Measure.percentile(berthList, 50) < 15_000_000 ? "MET" : "NOT MET");
+        System.out.println(line);
+        results.add(line);
+
+        long rssAfter = rssKib(agent.pid());
+        double berthMonitor = averagePssKib(berthLxcpath);
+        double rawMonitor = averagePssKib(rawLxcpath);
+        double forkd = ProcessHandle.allProcesses().filter(p -> p.info().command().orElse("").endsWith("berth-forkd"))
+                .mapToDouble(p -> pssKib(p.pid())).sum();
+        double berthPerContainer = berthMonitor + (Math.max(0, rssAfter - rssBefore) + forkd) / (double) listed;
+        String rss = String.format(Locale.ROOT, "%-32s %7.1f MiB with %d running (was %.1f MiB with none)   target <= 128 MiB: %s  (LXD 123 MiB)",
+                "(d) berthd resident memory", rssAfter / 1024.0, listed, rssBefore / 1024.0, rssAfter / 1024.0 <= 128 ? "MET" : "NOT MET");
+        String per = String.format(Locale.ROOT, "%-32s berth %5.2f MiB (monitor PSS %.2f + agent growth and fork server per container)   lxc-start %5.2f MiB   "
+                        + "difference %+.2f MiB, target <= +2 MiB: %s  (LXD about 11 MiB)", "(d) host memory per container",
+                berthPerContainer / 1024, berthMonitor / 1024, rawMonitor / 1024, (berthPerContainer - rawMonitor) / 1024,
+                berthPerContainer - rawMonitor <= 2048 ? "MET" : "NOT MET");
+        System.out.println(rss);
+        System.out.println(per);
+        results.add(rss);
+        results.add(per);
+
+        List<Callable<Void>> deletes = new ArrayList<>();
+        for (int i = 0; i < running; i++) {
+            String b = prefix + "-b" + i;
+            deletes.add(() -> {
+                client.run("DELETE", "/1.0/containers/" + b, null, OP_TIMEOUT);
+                return null;
+            });
+        }
+        allOf(deletes, 4);
+        for (int i = 0; i < running; i++) {
+            new ProcessBuilder("lxc-stop", "-k", "-P", rawLxcpath.toString(), "-n", prefix + "-rb" + i).start().waitFor();
+            new ProcessBuilder("lxc-destroy", "-P", rawLxcpath.toString(), "-n", prefix + "-rb" + i).start().waitFor();
+        }
+    }
+
+    // ---- (e) ----
+
+    private void debian(int reps) throws Exception {
+        System.out.println("(e) Debian (systemd) container from a cached image until systemctl is-system-running answers: "
+                + reps + " interleaved, 1 warm-up");
+        long start = System.nanoTime();
+        JsonNode image = client.run("POST", "/1.0/images", Map.of("source", Map.of("type", "debootstrap"),
+                "aliases", List.of("bench-debian")), OP_TIMEOUT);
+        if (!image.get("metadata").get("cached").asBoolean()) {
+            System.out.printf(Locale.ROOT, "    (built the Debian image first: %.0f s)%n", seconds(System.nanoTime() - start));
+        }
+        Path rootfs = images.resolve(image.get("metadata").get("fingerprint").asText()).resolve("rootfs");
+        profile("bench-debian", "image: bench-debian\nlimits: {memory: 512MiB}\nsecurity: {privileged: true, nesting: false}\n");
+        rawBase("deb-base", rootfs, Map.of("lxc.include", "/usr/share/lxc/config/common.conf", "lxc.signal.halt", "SIGRTMIN+3",
+                "lxc.autodev", "1", "lxc.cgroup.memory.limit_in_bytes", Long.toString(512L << 20)));
+        long[] berth = new long[reps];
+        long[] raw = new long[reps];
+        for (int i = -1; i < reps; i++) {
+            String b = prefix + "-e" + (i + 1);
+            String r = prefix + "-re" + (i + 1);
+            start = System.nanoTime();
+            launch(b, "bench-debian");
+            String state = exec(b, List.of("systemctl", "is-system-running", "--wait")).strip();
+            long bt = System.nanoTime() - start;
+            if (!List.of("running", "degraded").contains(state)) {
+                throw new IllegalStateException(b + ": systemd says " + state);
+            }
+            start = System.nanoTime();
+            Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "deb-base", "-N", r, "-s", "-B", "overlayfs");
+            Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
+            String rawState;
+            do {
+                rawState = Measure.output("lxc-attach", "-P", rawLxcpath.toString(), "-n", r, "--", "systemctl",
+                        "is-system-running", "--wait");
+            } while (rawState.contains("Failed to connect to bus"));
+            long rt = System.nanoTime() - start;
+            client.run("DELETE", "/1.0/containers/" + b, null, OP_TIMEOUT);
+            Measure.timed("lxc-stop", "-k", "-P", rawLxcpath.toString(), "-n", r);
+            Measure.timed("lxc-destroy", "-P", rawLxcpath.toString(), "-n", r);
+            if (i >= 0) {
+                berth[i] = bt;
+                raw[i] = rt;
+            }
+        }
+        String line = String.format(Locale.ROOT, "%-32s berth p50 %6.3f s   lxc-* p50 %6.3f s   ratio %.2f   target <= 0.5 s: %s  (LXD 2.0-2.5 s)",
+                "(e) Debian to systemd running", seconds(Measure.percentile(berth, 50)), seconds(Measure.percentile(raw, 50)),
+                (double) Measure.percentile(berth, 50) / Measure.percentile(raw, 50),
+                Measure.percentile(berth, 50) <= 500_000_000L ? "MET" : "NOT MET");
+        System.out.println(line);
+        results.add(line);
+    }
+
+    // ---- helpers ----
+
+    private void ratio(String label, long[] berth, long[] raw, double target, String lxd) {
+        double ratio = (double) Measure.percentile(berth, 50) / Measure.percentile(raw, 50);
+        String line = String.format(Locale.ROOT, "%-32s berth p50 %7.1f ms p90 %7.1f ms   lxc-* p50 %7.1f ms   ratio %.2f   target <= %.1fx: %s  (%s)",
+                label, Measure.ms(Measure.percentile(berth, 50)), Measure.ms(Measure.percentile(berth, 90)),
+                Measure.ms(Measure.percentile(raw, 50)), ratio, target, ratio <= target ? "MET" : "NOT MET", lxd);
+        System.out.println(line);
+        results.add(line);
+    }
+
+    private void launch(String name, String profile) {
+        client.run("POST", "/1.0/containers", Map.of("name", name, "profiles", List.of(profile)), OP_TIMEOUT);
+    }
+
+    private String exec(String name, List<String> command) {
+        JsonNode done = client.run("POST", "/1.0/containers/" + name + "/exec", Map.of("command", command), OP_TIMEOUT);
+        return done.get("metadata").get("stdout").asText();
+    }
+
+    private void profile(String name, String body) {
+        client.call("POST", "/1.0/profiles", Map.of("name", name, "content", "name: " + name + "\n" + body));
+    }
+
+    /** A raw LXC container whose rootfs is the image's, to snapshot with lxc-copy as Berth layers on the image. */
+    private void rawBase(String name, Path rootfs, Map<String, String> imageConfig) throws IOException {
+        Path dir = Files.createDirectories(rawLxcpath.resolve(name));
+        Map<String, String> config = new LinkedHashMap<>(imageConfig);
+        config.put("lxc.rootfs.path", "dir:" + rootfs);
+        config.put("lxc.uts.name", name);
+        config.put("lxc.net.0.type", "empty");
+        config.put("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed");
+        StringBuilder text = new StringBuilder();
+        config.forEach((k, v) -> text.append(k).append(" = ").append(v).append('\n'));
+        Files.writeString(dir.resolve("config"), text);
+    }
+
+    private static long allOf(List<Callable<Void>> tasks, int parallelism) throws Exception {
+        long start = System.nanoTime();
+        try (ExecutorService pool = Executors.newFixedThreadPool(parallelism)) {
+            for (Future<Void> f : pool.invokeAll(tasks)) {
+                f.get();
+            }
+        }
+        return System.nanoTime() - start;
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private static long rssKib(long pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream().filter(l -> l.startsWith("VmRSS:"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", ""))).findFirst().orElse(0);
+    }
+
+    private static double pssKib(long pid) {
+        try {
+            return Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup")).stream().filter(l -> l.startsWith("Pss:"))
+                    .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", ""))).findFirst().orElse(0);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** The mean PSS of the LXC monitor processes of the containers in {@code lxcpath}. */
+    private static double averagePssKib(Path lxcpath) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+                    if (cmdline.startsWith("[lxc monitor] " + lxcpath + " ")) {
+                        pids.add(Long.parseLong(p.getFileName().toString()));
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+        }
+        return pids.stream().mapToDouble(AgentBench::pssKib).average().orElse(0);
+    }
+
+    private void startAgent() throws Exception {
+        Path config = root.resolve("berthd.yaml");
+        Files.writeString(config, "state-dir: " + root.resolve("state") + "\nlxcpath: " + berthLxcpath + "\nsocket: " + socket
+                + "\nimages: " + images + "\nlog-level: warn\n");
+        Path launcher = Path.of(System.getProperty("berth.root", ".")).resolve("bin/berthd").toAbsolutePath();
+        agent = new ProcessBuilder(launcher.toString(), "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(root.resolve("berthd.log").toFile()).start();
+        client = new AgentClient(socket);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                if (client.get("/1.0").status() == 200) {
+                    return;
+                }
+            } catch (AgentClient.AgentException e) {
+                if (!agent.isAlive() || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("berthd did not start; see " + root.resolve("berthd.log"), e);
+                }
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private void cleanUp() throws Exception {
+        if (client != null && agent != null && agent.isAlive()) {
+            try {
+                for (JsonNode url : client.get("/1.0/containers").body()) {
+                    client.run("DELETE", url.asText(), null, OP_TIMEOUT);
+                }
+            } catch (RuntimeException e) {
+                System.err.println("cleanup through the agent failed (" + e.getMessage() + "); removing directly");
+            }
+            agent.destroy();
+            agent.waitFor(30, TimeUnit.SECONDS);
+        }
+        Measure.cleanUp(berthLxcpath);
+        Measure.cleanUp(rawLxcpath);
+        new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).start().waitFor();
+    }
+}

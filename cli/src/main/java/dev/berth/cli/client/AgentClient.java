@@ -1,0 +1,149 @@
+package dev.berth.cli.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A small client of berthd's REST API on its Unix socket: HTTP/1.1, one connection per request (as
+ * a command-line tool makes them), JSON in and out. No server framework on the class path, so that
+ * the CLI starts fast.
+ */
+public final class AgentClient {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** An answer: the HTTP status and the JSON body. */
+    public record Response(int status, JsonNode body) {
+
+        /** The operation URL of a 202 answer. */
+        public String operation() {
+            if (status != 202 || !body.has("operation")) {
+                throw new AgentException(body.path("error").asText("expected an operation, got HTTP " + status), status);
+            }
+            return body.get("operation").asText();
+        }
+    }
+
+    /** The agent answered with an error, or could not be reached ({@code status} 0). */
+    public static final class AgentException extends RuntimeException {
+        private final int status;
+
+        public AgentException(String message, int status) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
+        }
+    }
+
+    private final Path socket;
+
+    public AgentClient(Path socket) {
+        this.socket = socket;
+    }
+
+    public Response get(String path) {
+        return call("GET", path, null);
+    }
+
+    /** Sends a request; {@code body} is JSON text, or an object to encode, or null. */
+    public Response call(String method, String path, Object body) {
+        try {
+            byte[] content = body == null ? new byte[0]
+                    : body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : JSON.writeValueAsBytes(body);
+            try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                channel.connect(UnixDomainSocketAddress.of(socket));
+                String head = method + " " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
+                        + (body == null ? "" : "Content-Type: application/json\r\n")
+                        + "Content-Length: " + content.length + "\r\n\r\n";
+                channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
+                ByteBuffer payload = ByteBuffer.wrap(content);
+                while (payload.hasRemaining()) {
+                    channel.write(payload);
+                }
+                return parse(readAll(channel));
+            }
+        } catch (IOException e) {
+            throw new AgentException("cannot reach berthd on " + socket + " (" + e.getMessage()
+                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+        }
+    }
+
+    /** Waits for an operation to finish and returns it; {@code timeout} bounds the whole wait. */
+    public JsonNode await(String operation, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = Math.max(1, Duration.ofNanos(deadline - System.nanoTime()).toSeconds());
+            JsonNode op = get(operation + "/wait?timeout=" + Math.min(left, 60)).body();
+            String status = op.path("status").asText();
+            if (!List.of("pending", "running").contains(status) || System.nanoTime() > deadline) {
+                return op;
+            }
+        }
+    }
+
+    /** Sends a request that answers 202 and waits for its operation; fails unless it succeeded. */
+    public JsonNode run(String method, String path, Object body, Duration timeout) {
+        JsonNode op = await(call(method, path, body).operation(), timeout);
+        if (!"success".equals(op.path("status").asText())) {
+            throw new AgentException(op.path("error").asText("operation " + op.path("status").asText()), 500);
+        }
+        return op;
+    }
+
+    private static byte[] readAll(SocketChannel channel) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+        while (channel.read(buffer) >= 0) {
+            all.write(buffer.array(), 0, buffer.position());
+            buffer.clear();
+        }
+        return all.toByteArray();
+    }
+
+    private static Response parse(byte[] raw) throws IOException {
+        String text = new String(raw, StandardCharsets.ISO_8859_1);
+        int end = text.indexOf("\r\n\r\n");
+        if (!text.startsWith("HTTP/1.1 ") || end < 0) {
+            throw new IOException("not an HTTP answer");
+        }
+        int status = Integer.parseInt(text.substring(9, 12));
+        String headers = text.substring(0, end).toLowerCase(Locale.ROOT);
+        byte[] body = java.util.Arrays.copyOfRange(raw, end + 4, raw.length);
+        if (headers.contains("\r\ntransfer-encoding: chunked")) {
+            body = dechunk(body);
+        }
+        return new Response(status, body.length == 0 ? JSON.nullNode() : JSON.readTree(body));
+    }
+
+    private static byte[] dechunk(byte[] body) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int at = 0;
+        while (at < body.length) {
+            int lineEnd = at;
+            while (lineEnd + 1 < body.length && !(body[lineEnd] == '\r' && body[lineEnd + 1] == '\n')) {
+                lineEnd++;
+            }
+            int size = Integer.parseInt(new String(body, at, lineEnd - at, StandardCharsets.US_ASCII).split(";")[0].strip(), 16);
+            if (size == 0) {
+                break;
+            }
+            out.write(body, lineEnd + 2, size);
+            at = lineEnd + 2 + size + 2;
+        }
+        return out.toByteArray();
+    }
+}

@@ -86,7 +86,7 @@ public final class AgentBench {
     // ---- (a) and (f) ----
 
     private void launchAndDelete(int reps) throws Exception {
-        System.out.println("(a) launch until a command runs, (f) stop + delete: " + reps + " interleaved, 3 warm-up");
+        System.out.println("(a) launch until a command runs, (f) stop (kill) + delete: " + reps + " interleaved, 3 warm-up");
         long[] berthLaunch = new long[reps];
         long[] rawLaunch = new long[reps];
         long[] berthDelete = new long[reps];
@@ -102,9 +102,9 @@ public final class AgentBench {
                     + Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r)
                     + Measure.timed("lxc-attach", "-P", rawLxcpath.toString(), "-n", r, "--", "true");
             start = System.nanoTime();
-            client.run("DELETE", "/1.0/containers/" + b, null, OP_TIMEOUT);
+            client.run("DELETE", "/1.0/containers/" + b + "?force=true", null, OP_TIMEOUT);
             long bd = System.nanoTime() - start;
-            long rd = Measure.timed("lxc-stop", "-P", rawLxcpath.toString(), "-n", r)
+            long rd = Measure.timed("lxc-stop", "-k", "-P", rawLxcpath.toString(), "-n", r)
                     + Measure.timed("lxc-destroy", "-P", rawLxcpath.toString(), "-n", r);
             if (i >= 0) {
                 berthLaunch[i] = bl;
@@ -209,7 +209,7 @@ public final class AgentBench {
         for (int i = 0; i < running; i++) {
             String b = prefix + "-b" + i;
             deletes.add(() -> {
-                client.run("DELETE", "/1.0/containers/" + b, null, OP_TIMEOUT);
+                client.run("DELETE", "/1.0/containers/" + b + "?force=true", null, OP_TIMEOUT);
                 return null;
             });
         }
@@ -296,11 +296,16 @@ public final class AgentBench {
         client.call("POST", "/1.0/profiles", Map.of("name", name, "content", "name: " + name + "\n" + body));
     }
 
-    /** A raw LXC container whose rootfs is the image's, to snapshot with lxc-copy as Berth layers on the image. */
+    /**
+     * A raw LXC container on the image's rootfs, to snapshot with lxc-copy as Berth layers on the
+     * image. lxc-copy wants the base's rootfs path to contain its name, hence the link; the base is
+     * never lxc-destroyed (that would delete the image's rootfs), see {@link #cleanUp}.
+     */
     private void rawBase(String name, Path rootfs, Map<String, String> imageConfig) throws IOException {
         Path dir = Files.createDirectories(rawLxcpath.resolve(name));
+        Files.createSymbolicLink(dir.resolve("rootfs"), rootfs);
         Map<String, String> config = new LinkedHashMap<>(imageConfig);
-        config.put("lxc.rootfs.path", "dir:" + rootfs);
+        config.put("lxc.rootfs.path", "dir:" + dir.resolve("rootfs"));
         config.put("lxc.uts.name", name);
         config.put("lxc.net.0.type", "empty");
         config.put("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed");
@@ -390,8 +395,8 @@ public final class AgentBench {
             agent.destroy();
             agent.waitFor(30, TimeUnit.SECONDS);
         }
-        Measure.cleanUp(berthLxcpath);
-        Measure.cleanUp(rawLxcpath);
+        Measure.cleanUp(berthLxcpath, java.util.Set.of());
+        Measure.cleanUp(rawLxcpath, java.util.Set.of("bb-base", "deb-base"));
         new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).start().waitFor();
     }
 }

@@ -55,7 +55,7 @@ public final class LifecycleBench {
             }
             report(berth, raw);
         } finally {
-            Measure.cleanUp(lxcpath);
+            Measure.cleanUp(lxcpath, java.util.Set.of());
         }
     }
 

@@ -45,9 +45,11 @@ final class Measure {
 
     /**
      * Stops and destroys every container in {@code lxcpath} (those whose names end in {@code -base}
-     * last: the others are layered on them), then removes the directory.
+     * last: the others are layered on them), then removes the directory. Bases in {@code borrowed}
+     * run on a rootfs that is not theirs (an image's): only their directory goes, never the rootfs,
+     * which lxc-destroy would delete.
      */
-    static void cleanUp(Path lxcpath) throws IOException, InterruptedException {
+    static void cleanUp(Path lxcpath, java.util.Set<String> borrowed) throws IOException, InterruptedException {
         if (!Files.isDirectory(lxcpath)) {
             return;
         }
@@ -57,6 +59,10 @@ final class Measure {
         }
         names.sort((a, b) -> Boolean.compare(a.endsWith("-base"), b.endsWith("-base")));
         for (String name : names) {
+            if (borrowed.contains(name)) {
+                new ProcessBuilder("rm", "-rf", "--one-file-system", lxcpath.resolve(name).toString()).start().waitFor();
+                continue;
+            }
             new ProcessBuilder("lxc-stop", "-k", "-P", lxcpath.toString(), "-n", name).start().waitFor();
             new ProcessBuilder("lxc-destroy", "-P", lxcpath.toString(), "-n", name).start().waitFor();
         }

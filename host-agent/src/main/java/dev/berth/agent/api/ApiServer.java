@@ -42,6 +42,8 @@ public final class ApiServer {
 
     public static final int MAX_BODY = 1 << 20;
     private static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
+    /** How long a container's monitor may take to answer a state query before the API gives up on it. */
+    static final Duration STATE_TIMEOUT = Duration.ofSeconds(10);
     static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
@@ -106,11 +108,33 @@ public final class ApiServer {
                 Lxc.definedContainers(lxcpath).size()), 200);
     }
 
+    /**
+     * Each container's view costs two round trips to its monitor; a listing asks them all at once on
+     * a small pool of platform threads (a native call blocked on a monitor would pin a virtual one).
+     */
+    private static final java.util.concurrent.ExecutorService VIEWS = java.util.concurrent.Executors.newFixedThreadPool(8,
+            Thread.ofPlatform().daemon().name("berth-view-", 0).factory());
+
     private void listContainers(RoutingContext ctx) {
         boolean full = "1".equals(ctx.queryParams().get("recursion"));
         blocking(ctx, () -> {
             List<String> names = Lxc.definedContainers(lxcpath);
-            return full ? names.stream().map(this::view).toList() : names.stream().map(n -> "/1.0/containers/" + n).toList();
+            if (!full) {
+                return names.stream().map(n -> "/1.0/containers/" + n).toList();
+            }
+            List<java.util.concurrent.Future<Models.Container>> views = names.stream()
+                    .map(n -> VIEWS.submit(() -> view(n))).toList();
+            List<Models.Container> result = new java.util.ArrayList<>(views.size());
+            for (var view : views) {
+                try {
+                    result.add(view.get(STATE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (!(e.getCause() instanceof NotFound)) { // deleted while we listed
+                        throw e;
+                    }
+                }
+            }
+            return result;
         }, 200);
     }
 
@@ -147,11 +171,13 @@ public final class ApiServer {
         }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
     }
 
+    /** {@code DELETE}: stops the container cleanly first, or with {@code ?force=true} kills it at once. */
     private void deleteContainer(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         Lxc.validateName(name);
+        boolean force = "true".equals(ctx.queryParams().get("force")) || "1".equals(ctx.queryParams().get("force"));
         accepted(ctx, operations.submit("Deleting container " + name, name, "container-deleted", () -> {
-            instances.delete(name);
+            instances.delete(name, force);
             return null;
         }));
     }
@@ -419,9 +445,14 @@ public final class ApiServer {
             } catch (InstanceException.NotFound e) {
                 // a container liblxc knows that Berth did not make: shown, without Berth's details
             }
-            return new Models.Container(name, c.state().name(), record == null ? null : record.imageFingerprint(),
-                    record == null ? List.of() : record.profiles(), record == null ? null : record.created(),
-                    c.initPid().isPresent() ? c.initPid().getAsInt() : null);
+            dev.berth.lxc.LxcState state = c.state();
+            Integer pid = null;
+            if (state != dev.berth.lxc.LxcState.STOPPED) {
+                var initPid = c.initPid();
+                pid = initPid.isPresent() ? initPid.getAsInt() : null;
+            }
+            return new Models.Container(name, state.name(), record == null ? null : record.imageFingerprint(),
+                    record == null ? List.of() : record.profiles(), record == null ? null : record.created(), pid);
         }
     }
 

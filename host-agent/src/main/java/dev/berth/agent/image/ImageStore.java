@@ -56,8 +56,9 @@ public final class ImageStore {
     public List<Image> list() {
         List<Image> images = new ArrayList<>();
         try (Stream<Path> entries = Files.list(dir)) {
+            // An entry without its rootfs (removed by hand) is no image: launching on it would fail late.
             for (Path entry : entries.filter(e -> HEX.matcher(e.getFileName().toString()).matches()
-                    && Files.exists(e.resolve("image.json"))).toList()) {
+                    && Files.exists(e.resolve("image.json")) && Files.isDirectory(e.resolve("rootfs"))).toList()) {
                 images.add(read(entry));
             }
         } catch (java.nio.file.NoSuchFileException e) {

@@ -168,11 +168,17 @@ public final class Instances {
         }
     }
 
-    /**
-     * Stops (cleanly, then by force after a grace period) and destroys container {@code name}. The
-     * intent is recorded first, so that an agent killed half-way completes the delete on restart.
-     */
+    /** {@link #delete(String, boolean)} with a clean stop first. */
     public void delete(String name) {
+        delete(name, false);
+    }
+
+    /**
+     * Stops (cleanly, then by force after a grace period; with {@code force}, by force at once) and
+     * destroys container {@code name}. The intent is recorded first, so that an agent killed
+     * half-way completes the delete on restart.
+     */
+    public void delete(String name, boolean force) {
         Lxc.validateName(name);
         if (!busy.add(name)) {
             throw new InstanceException.Conflict("container \"" + name + "\" is being changed by another operation");
@@ -187,7 +193,7 @@ public final class Instances {
                 // not made by Berth: deleted all the same, there is no record to mark
             }
             Failpoints.hit("delete-after-intent");
-            stop(container, false, STOP_GRACE);
+            stop(container, force, STOP_GRACE);
             container.destroy();
             deleteDirectory(container.directory());
         } catch (IOException e) {

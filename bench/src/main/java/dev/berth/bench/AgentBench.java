@@ -121,21 +121,8 @@ public final class AgentBench {
 
     private void parallelLaunches(int count, int parallelism) throws Exception {
         System.out.println("(b) " + count + " launches with parallelism " + parallelism);
-        List<Callable<Void>> berth = new ArrayList<>();
-        List<Callable<Void>> raw = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            String b = prefix + "-b" + i;
-            String r = prefix + "-rb" + i;
-            berth.add(() -> {
-                launch(b, "bench");
-                return null;
-            });
-            raw.add(() -> {
-                Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs");
-                Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
-                return null;
-            });
-        }
+        List<Callable<Void>> berth = berthLaunches(0, count);
+        List<Callable<Void>> raw = rawLaunches(0, count);
         double berthRate = count / seconds(allOf(berth, parallelism));
         double rawRate = count / seconds(allOf(raw, parallelism));
         String line = String.format(Locale.ROOT, "%-32s berth %6.1f/s   lxc-* %6.1f/s   ratio %.2f   target >= 30/s: %s  (LXD 5.7/s)",
@@ -144,25 +131,39 @@ public final class AgentBench {
         results.add(line);
     }
 
+    /** Launches of busybox containers {@code from} to {@code to} (exclusive) through the agent. */
+    private List<Callable<Void>> berthLaunches(int from, int to) {
+        List<Callable<Void>> tasks = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            String name = prefix + "-b" + i;
+            tasks.add(() -> {
+                launch(name, "bench");
+                return null;
+            });
+        }
+        return tasks;
+    }
+
+    /** The same launches with lxc-copy and lxc-start. */
+    private List<Callable<Void>> rawLaunches(int from, int to) {
+        List<Callable<Void>> tasks = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            String name = prefix + "-rb" + i;
+            tasks.add(() -> {
+                Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", name, "-s", "-B", "overlayfs");
+                Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", name);
+                return null;
+            });
+        }
+        return tasks;
+    }
+
     // ---- (c) and (d) ----
 
     private void listAndMemory(int running) throws Exception {
         long rssBefore = rssKib(agent.pid());
-        List<Callable<Void>> berth = new ArrayList<>();
-        List<Callable<Void>> raw = new ArrayList<>();
-        for (int i = 50; i < running; i++) {
-            String b = prefix + "-b" + i;
-            String r = prefix + "-rb" + i;
-            berth.add(() -> {
-                launch(b, "bench");
-                return null;
-            });
-            raw.add(() -> {
-                Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs");
-                Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
-                return null;
-            });
-        }
+        List<Callable<Void>> berth = berthLaunches(50, running);
+        List<Callable<Void>> raw = rawLaunches(50, running);
         allOf(berth, 4);
         allOf(raw, 4);
         int listed = client.get("/1.0/containers?recursion=1").body().size();

@@ -401,7 +401,7 @@ class ApiServerTest {
                 security: {privileged: true, nesting: false}
                 """));
         assertThat(changed.body().get("affects")).extracting(JsonNode::asText).containsExactly(name);
-        waitFor(call(HttpMethod.GET, changed.body().get("operations").get(0).asText(), null), changed.body().get("operations").get(0).asText());
+        waitFor(changed.body().get("operations").get(0).asText());
         assertThat(memoryLimit(name)).isEqualTo(96L << 20);
         waitFor(call(HttpMethod.PATCH, "/1.0/containers/" + name, "{\"config\":{}}"));
         assertThat(memoryLimit(name)).isEqualTo(80L << 20);
@@ -454,10 +454,10 @@ class ApiServerTest {
     }
 
     private JsonNode waitFor(Reply accepted) throws Exception {
-        return waitFor(accepted, operationOf(accepted));
+        return waitFor(operationOf(accepted));
     }
 
-    private JsonNode waitFor(Reply ignored, String operation) throws Exception {
+    private JsonNode waitFor(String operation) throws Exception {
         return call(HttpMethod.GET, operation + "/wait?timeout=120", null).body();
     }
 

@@ -339,23 +339,33 @@ public final class LxcContainer implements AutoCloseable {
 
     /** Sets a config item on this handle; {@link #saveConfig()} writes it to the container's config. */
     public void setConfigItem(String key, String value) {
+        setConfigItems(List.of(Map.entry(key, value)));
+    }
+
+    /** Sets several config items in order. */
+    public void setConfigItems(Map<String, String> items) {
+        setConfigItems(List.copyOf(items.entrySet()));
+    }
+
+    /**
+     * Sets config items in order; a key may repeat (as {@code lxc.idmap} does). One lock and one log
+     * mark for the lot: a launch sets dozens.
+     */
+    public void setConfigItems(List<Map.Entry<String, String>> items) {
         lock.lock();
         try (Arena arena = Arena.ofConfined(); LogMark mark = LogMark.of(logFile())) {
-            boolean ok = (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(fn("set_config_item"), handle,
-                    arena.allocateFrom(key), arena.allocateFrom(value));
-            if (!ok) {
-                throw new LxcException.ConfigRejected(name, key, value, mark.errors(errorString()));
+            for (Map.Entry<String, String> item : items) {
+                boolean ok = (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(fn("set_config_item"), handle,
+                        arena.allocateFrom(item.getKey()), arena.allocateFrom(item.getValue()));
+                if (!ok) {
+                    throw new LxcException.ConfigRejected(name, item.getKey(), item.getValue(), mark.errors(errorString()));
+                }
             }
         } catch (Throwable t) {
             throw Liblxc.rethrow(t);
         } finally {
             lock.unlock();
         }
-    }
-
-    /** Sets several config items in order. */
-    public void setConfigItems(Map<String, String> items) {
-        items.forEach(this::setConfigItem);
     }
 
     /**

@@ -103,11 +103,11 @@ public final class ApiServer {
     private void info(RoutingContext ctx) {
         blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), Lxc.version(),
                 java.nio.file.Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? "v1" : "v2", lxcpath.toString(),
-                Lxc.definedContainers(lxcpath).size()), 200);
+                instances.names().size()), 200);
     }
 
     /**
-     * Each container's view costs two round trips to its monitor; a listing asks them all at once on
+     * Each container's view costs a round trip to its monitor (see StateProbe); a listing asks them all at once on
      * a small pool of platform threads (a native call blocked on a monitor would pin a virtual one).
      */
     private static final java.util.concurrent.ExecutorService VIEWS = java.util.concurrent.Executors.newFixedThreadPool(8,
@@ -116,7 +116,7 @@ public final class ApiServer {
     private void listContainers(RoutingContext ctx) {
         boolean full = "1".equals(ctx.queryParams().get("recursion"));
         blocking(ctx, () -> {
-            List<String> names = Lxc.definedContainers(lxcpath);
+            List<String> names = instances.names();
             if (!full) {
                 return names.stream().map(n -> "/1.0/containers/" + n).toList();
             }
@@ -433,25 +433,18 @@ public final class ApiServer {
 
     private Models.Container view(String name) {
         Lxc.validateName(name);
-        try (LxcContainer c = Lxc.open(name, lxcpath)) {
-            if (!c.isDefined()) {
-                throw new NotFound("no container \"" + name + "\"");
-            }
-            ContainerRecord record = null;
-            try {
-                record = instances.record(name);
-            } catch (InstanceException.NotFound e) {
-                // a container liblxc knows that Berth did not make: shown, without Berth's details
-            }
-            dev.berth.lxc.LxcState state = c.state();
-            Integer pid = null;
-            if (state != dev.berth.lxc.LxcState.STOPPED) {
-                var initPid = c.initPid();
-                pid = initPid.isPresent() ? initPid.getAsInt() : null;
-            }
-            return new Models.Container(name, state.name(), record == null ? null : record.imageFingerprint(),
-                    record == null ? List.of() : record.profiles(), record == null ? null : record.created(), pid);
+        var probe = instances.probe(name);
+        if (probe == null) {
+            throw new NotFound("no container \"" + name + "\"");
         }
+        ContainerRecord record = null;
+        try {
+            record = instances.record(name);
+        } catch (InstanceException.NotFound e) {
+            // a container liblxc knows that Berth did not make: shown, without Berth's details
+        }
+        return new Models.Container(name, probe.state().name(), record == null ? null : record.imageFingerprint(),
+                record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid());
     }
 
     void accepted(RoutingContext ctx, Operations.Op op) {

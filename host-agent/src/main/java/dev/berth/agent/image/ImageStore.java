@@ -247,6 +247,7 @@ public final class ImageStore {
             try {
                 // The record goes first: a half-deleted image is not an image.
                 Files.deleteIfExists(entry.resolve("image.json"));
+                PARSED.remove(entry);
                 Path doomed = Files.move(entry, dir.resolve(".delete-" + image.fingerprint()), StandardCopyOption.ATOMIC_MOVE);
                 deleteTree(doomed);
             } catch (IOException e) {
@@ -280,11 +281,29 @@ public final class ImageStore {
         }
     }
 
+    /** An image.json as read, and which file that was (replaced atomically, so a new file is a new inode). */
+    private record Parsed(Object fileKey, java.nio.file.attribute.FileTime modified, Image image) {
+    }
+
+    /**
+     * Parsed records by entry. Agents may share a store (tests and benchmarks do), so a record is
+     * re-read whenever its file is not the one parsed: a launch costs a stat per image, not a parse.
+     */
+    private static final java.util.Map<Path, Parsed> PARSED = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static Image read(Path entry) {
+        Path file = entry.resolve("image.json");
         try {
-            Record r = JSON.readValue(entry.resolve("image.json").toFile(), Record.class);
-            return new Image(r.fingerprint(), r.aliases(), r.size(), r.created(), r.recipe(), r.lxcConfig(), r.packages(),
+            var attributes = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            Parsed known = PARSED.get(entry);
+            if (known != null && known.fileKey().equals(attributes.fileKey()) && known.modified().equals(attributes.lastModifiedTime())) {
+                return known.image();
+            }
+            Record r = JSON.readValue(file.toFile(), Record.class);
+            Image image = new Image(r.fingerprint(), r.aliases(), r.size(), r.created(), r.recipe(), r.lxcConfig(), r.packages(),
                     entry.resolve("rootfs"));
+            PARSED.put(entry, new Parsed(attributes.fileKey(), attributes.lastModifiedTime(), image));
+            return image;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + entry.resolve("image.json"), e);
         }

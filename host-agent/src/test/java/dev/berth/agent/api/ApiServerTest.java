@@ -142,8 +142,16 @@ class ApiServerTest {
                 case "stop" -> "STOPPED";
                 default -> "RUNNING";
             };
-            assertThat(call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body().get("status").asText())
-                    .as(action).isEqualTo(expected);
+            JsonNode after = call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null).body();
+            assertThat(after.get("status").asText()).as(action).isEqualTo(expected);
+            // The container view answers from the state probe's cache: it must follow every change.
+            JsonNode view = call(HttpMethod.GET, "/1.0/containers/" + name, null).body();
+            assertThat(view.get("status").asText()).as(action + ", container view").isEqualTo(expected);
+            if (expected.equals("STOPPED")) {
+                assertThat(view.path("pid").asInt(0)).as("a stopped container has no pid: " + view).isZero();
+            } else {
+                assertThat(view.get("pid").asInt()).as(action + ": the view's pid is the running init's").isEqualTo(after.get("pid").asInt());
+            }
         }
         assertThat(call(HttpMethod.PUT, "/1.0/containers/" + name + "/state", "{\"action\":\"explode\"}").status()).isEqualTo(400);
 

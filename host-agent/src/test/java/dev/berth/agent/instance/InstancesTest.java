@@ -70,6 +70,31 @@ class InstancesTest {
     }
 
     @Test
+    void aTornRecordAfterAHostCrashIsRecoveredAsAnInterruptedLaunch(LxcSandbox sandbox) throws Exception {
+        // Records are flushed behind the operation; a host crash can leave a launch's first record empty.
+        Instances instances = instances(sandbox);
+        String kept = sandbox.name("kept");
+        String torn = sandbox.name("torn");
+        instances.launch(kept, List.of("small"), null, null);
+        instances.launch(torn, List.of("small"), null, null);
+        int keptPid;
+        try (LxcContainer c = Lxc.open(kept, sandbox.lxcpath())) {
+            keptPid = c.initPid().orElseThrow();
+        }
+        java.nio.file.Files.write(sandbox.lxcpath().resolve(torn).resolve("berth.json"), new byte[0]);
+
+        List<String> actions = instances(sandbox).recover();
+
+        assertThat(actions).containsExactly("rolled back the interrupted launch of " + torn);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).containsExactly(kept);
+        assertThat(sandbox.lxcpath().resolve(torn)).doesNotExist();
+        try (LxcContainer c = Lxc.open(kept, sandbox.lxcpath())) {
+            assertThat(c.initPid().orElseThrow()).as("a ready container is left running").isEqualTo(keptPid);
+        }
+        instances.delete(kept);
+    }
+
+    @Test
     void aLaunchThatFailsLeavesNothingAndFreesTheName(LxcSandbox sandbox) {
         Instances instances = instances(sandbox);
         String name = sandbox.name("fail");

@@ -67,6 +67,7 @@ final class ImageRoutes {
                     + " archive, send it as the body with Content-Type: application/octet-stream", "source.type");
         }
         List<String> aliases = request.aliases() == null ? List.of() : request.aliases();
+        ImageStore.checkAliases(aliases);
         switch (request.source().type()) {
             case "debootstrap" -> {
                 Models.Recipe r = request.source().recipe() == null ? new Models.Recipe(null, null, null, null) : request.source().recipe();
@@ -104,6 +105,7 @@ final class ImageRoutes {
         }
         List<String> aliases = Arrays.stream(Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Aliases"), "").split(","))
                 .map(String::strip).filter(a -> !a.isEmpty()).toList();
+        ImageStore.checkAliases(aliases);
         String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
         Path upload = images.directory().resolve(".upload-" + UUID.randomUUID());
         ctx.vertx().fileSystem().mkdirs(images.directory().toString())

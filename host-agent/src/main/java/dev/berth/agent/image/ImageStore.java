@@ -256,6 +256,11 @@ public final class ImageStore {
         }
     }
 
+    /** Refuses a bad alias before any work starts (the API's 400), with the rule it broke. */
+    public static void checkAliases(List<String> aliases) {
+        aliases.forEach(ImageStore::checkAlias);
+    }
+
     private static void checkAlias(String alias) {
         if (alias == null || !ALIAS.matcher(alias).matches() || alias.contains("..")) {
             throw new ImageException.Invalid("aliases", "image alias \"" + alias + "\" is not valid: 1-64 letters, digits and"

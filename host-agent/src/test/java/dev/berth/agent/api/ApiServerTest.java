@@ -377,7 +377,11 @@ class ApiServerTest {
             assertThat(left.map(p -> p.getFileName().toString())).containsExactly(busyboxFingerprint);
         }
         Reply badAlias = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"busybox\"},\"aliases\":[\"../x\"]}");
-        assertThat(waitFor(badAlias).get("error").asText()).contains("alias \"../x\" is not valid");
+        assertThat(badAlias.status()).as("refused before any work: " + badAlias.body()).isEqualTo(400);
+        assertThat(badAlias.body().get("error").asText()).contains("alias \"../x\" is not valid");
+        assertThat(badAlias.body().get("field").asText()).isEqualTo("aliases");
+        Reply badUploadAlias = upload(new byte[] {1, 2, 3}, "ok,bad alias");
+        assertThat(badUploadAlias.status()).as(badUploadAlias.body().toString()).isEqualTo(400);
         Reply badRecipe = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"debootstrap\",\"recipe\":{\"suite\":\"Bad Suite\"}}}");
         assertThat(badRecipe.status()).as(badRecipe.body().toString()).isEqualTo(400);
         assertThat(badRecipe.body().get("field").asText()).isEqualTo("recipe.suite");

@@ -17,6 +17,7 @@ public final class UnixHttp {
     public static final class WebSocket implements AutoCloseable {
         private final SocketChannel channel;
         private final java.io.DataInputStream in;
+        private int closeCode = -1;
 
         private WebSocket(SocketChannel channel) {
             this.channel = channel;
@@ -61,12 +62,18 @@ public final class UnixHttp {
                 in.readFully(payload);
                 int opcode = b0 & 0x0f;
                 if (opcode == 0x8) {
+                    closeCode = payload.length >= 2 ? (payload[0] & 0xff) << 8 | (payload[1] & 0xff) : 1005;
                     return null;
                 }
                 if (opcode == 0x1) {
                     return new String(payload, StandardCharsets.UTF_8);
                 }
             }
+        }
+
+        /** The code of the agent's close frame, once {@link #next} has returned null on one; else -1. */
+        public int closeCode() {
+            return closeCode;
         }
 
         private String line() throws Exception {

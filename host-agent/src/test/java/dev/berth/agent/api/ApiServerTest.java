@@ -190,6 +190,28 @@ class ApiServerTest {
     }
 
     @Test
+    void aListenerThatDoesNotReadIsDisconnectedInsteadOfBuffered(LxcSandbox sandbox) throws Exception {
+        startServer(sandbox);
+        try (var slow = dev.berth.agent.UnixHttp.WebSocket.open(socketPath, "/1.0/events?type=logging")) {
+            Thread.sleep(200); // the subscription is made once the upgrade completes on the server
+            int published = 20_000;
+            String text = "x".repeat(1000);
+            for (int i = 0; i < published; i++) {
+                events.publish("logging", java.util.Map.of("level", "info", "message", text, "n", i));
+            }
+            // Only now does the listener read: what the agent queued before it gave up, then the close.
+            int received = 0;
+            while (slow.next() != null) {
+                received++;
+            }
+            assertThat(slow.closeCode()).as("closed as too slow after " + received + " messages").isEqualTo(1008);
+            assertThat(received).as("events beyond the socket's buffers were dropped, not held").isLessThan(published / 2);
+        }
+        // The agent is fine and serves the next listener.
+        assertThat(call(HttpMethod.GET, "/1.0", null).status()).isEqualTo(200);
+    }
+
+    @Test
     void eventsReportEachOperationAndLifecycleStepOverAWebSocket(LxcSandbox sandbox) throws Exception {
         startServer(sandbox);
         java.util.concurrent.BlockingQueue<JsonNode> received = new java.util.concurrent.LinkedBlockingQueue<>();

@@ -82,6 +82,32 @@ public final class AgentClient {
         }
     }
 
+    /**
+     * Sends {@code file} as the request body (streamed, never held in memory) with extra
+     * {@code headers}; the agent's image import takes an archive this way.
+     */
+    public Response upload(String path, java.util.Map<String, String> headers, Path file) {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+             java.nio.channels.FileChannel source = java.nio.channels.FileChannel.open(file)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            StringBuilder head = new StringBuilder("POST " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + source.size() + "\r\n");
+            headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+            channel.write(ByteBuffer.wrap(head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8)));
+            long sent = 0;
+            long size = source.size();
+            while (sent < size) {
+                sent += source.transferTo(sent, size - sent, channel);
+            }
+            return parse(readAll(channel));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new AgentException("no such file: " + file, 400);
+        } catch (IOException e) {
+            throw new AgentException("cannot send " + file + " to berthd on " + socket + " (" + e.getMessage()
+                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+        }
+    }
+
     /** Waits for an operation to finish and returns it; {@code timeout} bounds the whole wait. */
     public JsonNode await(String operation, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -365,28 +365,48 @@ public final class ApiServer {
         java.util.Set<String> types = typeParam == null ? java.util.Set.of("operation", "lifecycle", "logging")
                 : java.util.Set.of(typeParam.split(","));
         io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
-        ctx.request().toWebSocket().onSuccess(ws -> {
-            Runnable unsubscribe = events.subscribe(event -> {
-                if (!types.contains(event.type())) {
-                    return;
-                }
+        // Subscribed before the upgrade, so that a client that has read the 101 misses nothing it
+        // causes afterwards; events until the socket is ready wait in a short queue (on this context).
+        var socket = new java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.ServerWebSocket>();
+        java.util.ArrayDeque<Events.Event> early = new java.util.ArrayDeque<>();
+        Runnable unsubscribe = events.subscribe(event -> {
+            if (types.contains(event.type())) {
                 context.runOnContext(v -> {
-                    if (ws.isClosed()) {
-                        return;
-                    }
-                    if (ws.writeQueueFull()) {
-                        ws.close((short) 1008, "event listener too slow; reconnect and catch up with GET /1.0/operations");
-                        return;
-                    }
-                    try {
-                        ws.writeTextMessage(JSON.writeValueAsString(event));
-                    } catch (JsonProcessingException e) {
-                        ws.close((short) 1011, "cannot encode an event");
+                    var ws = socket.get();
+                    if (ws == null) {
+                        if (early.size() < 1000) {
+                            early.add(event);
+                        }
+                    } else {
+                        sendEvent(ws, event);
                     }
                 });
-            });
+            }
+        });
+        ctx.request().toWebSocket().onSuccess(ws -> {
             ws.closeHandler(v -> unsubscribe.run());
-        }).onFailure(ctx::fail);
+            early.forEach(event -> sendEvent(ws, event));
+            early.clear();
+            socket.set(ws);
+        }).onFailure(t -> {
+            unsubscribe.run();
+            ctx.fail(t);
+        });
+    }
+
+    private static void sendEvent(io.vertx.core.http.ServerWebSocket ws, Events.Event event) {
+        if (ws.isClosed()) {
+            return;
+        }
+        if (ws.writeQueueFull()) {
+            ws.close((short) 1008, "event listener too slow; reconnect and catch up with GET /1.0/operations");
+            return;
+        }
+        try {
+            ws.writeTextMessage(JSON.writeValueAsString(event));
+        } catch (JsonProcessingException e) {
+            ws.close((short) 1011, "cannot encode an event");
+        }
     }
 
     private Models.Profile profileView(String name) {

@@ -134,6 +134,7 @@ public final class Instances {
             Map<String, Object> own = Overrides.expand(overrides);
             ComposedProfile profile = profiles.get().compose(profileNames, Overrides.toNode("config of " + name, own));
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
+            stage("image", "resolving image " + imageRef);
             Image image = images.resolve(imageRef);
             List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
             // The revert closes before the handle, so its undos still have a live handle to work with.
@@ -155,13 +156,16 @@ public final class Instances {
                     config.add(Map.entry("lxc.uts.name", name));
                     items.forEach(i -> config.add(Map.entry(i.key(), i.value())));
                     container.setConfigItems(config);
+                    stage("define", "defining " + name + " on image " + image.fingerprint().substring(0, 12));
                     container.createOnOverlay(image.rootfs());
                     revert.add(container::destroy);
                     log.debug("Defined " + name + " on image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
                             + " (overlay), profiles " + profileNames);
                     Failpoints.hit("launch-after-define");
+                    stage("start", "starting " + name);
                     container.start();
                     revert.add(container::stop);
+                    stage("init", "waiting for " + name + "'s init");
                     int pid = container.initPid().orElse(-1);
                     if (!new InitReady(InitSystem.detect(image.rootfs()), INIT_TIMEOUT).await(pid)) {
                         log.warn(name + ": init did not get ready within " + INIT_TIMEOUT.toSeconds() + " s; it is running, see its console");
@@ -183,6 +187,11 @@ public final class Instances {
         } finally {
             busy.remove(name);
         }
+    }
+
+    /** Reports a step of the operation running this, if any (the CLI shows it as progress). */
+    private static void stage(String stage, String text) {
+        dev.berth.agent.ops.Operations.current().ifPresent(op -> op.progress(Map.of("stage", stage, "text", text)));
     }
 
     /** {@link #delete(String, boolean)} with a clean stop first. */

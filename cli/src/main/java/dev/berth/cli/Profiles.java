@@ -254,8 +254,16 @@ final class Profiles {
                 composer.profile(entry.getKey());
                 berth.summary("OK " + sources.get(entry.getKey()) + " (profile " + entry.getKey() + ")");
             } catch (ProfileException e) {
-                printProblems(e);
-                bad++;
+                // A profile that sets no image is a fragment: fine, as long as a launch composes it with one.
+                List<Problem> real = e.problems().stream()
+                        .filter(p -> !(p.path().equals("image") && p.message().startsWith("no profile in the chain"))).toList();
+                if (real.isEmpty()) {
+                    berth.summary("OK " + sources.get(entry.getKey()) + " (profile " + entry.getKey()
+                            + "; sets no image, so launch it with one that does, or with --image)");
+                } else {
+                    printProblems(new ProfileException(real));
+                    bad++;
+                }
             }
         }
         berth.err().flush();

@@ -174,10 +174,21 @@ public final class ApiServer {
         String name = ctx.pathParam("name");
         Lxc.validateName(name);
         boolean force = "true".equals(ctx.queryParams().get("force")) || "1".equals(ctx.queryParams().get("force"));
+        requireDefined(name);
         accepted(ctx, operations.submit("Deleting container " + name, name, "container-deleted", () -> {
             instances.delete(name, force);
             return null;
         }));
+    }
+
+    /**
+     * A 404 before any operation is made for a container that does not exist (one stat: the
+     * operation itself still copes with a container deleted in between).
+     */
+    private void requireDefined(String name) {
+        if (!java.nio.file.Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
+            throw new NotFound("no container \"" + name + "\"");
+        }
     }
 
     /** Output kept per stream of an exec; the rest is counted and dropped. */
@@ -190,6 +201,7 @@ public final class ApiServer {
         if (request.command() == null || request.command().isEmpty()) {
             throw new BadRequest("command is required: the program and its arguments, as a list", "command");
         }
+        requireDefined(name);
         LxcCommand command = new LxcCommand(request.command(), request.environment() == null ? Map.of() : request.environment(),
                 request.cwd(), request.user() == null ? -1 : request.user(), request.group() == null ? -1 : request.group(),
                 request.stdin() == null ? null : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -270,6 +282,7 @@ public final class ApiServer {
         String name = ctx.pathParam("name");
         Lxc.validateName(name);
         Models.StateChange change = parse(ctx, Models.StateChange.class);
+        requireDefined(name);
         Instances.Action action;
         try {
             action = Instances.Action.valueOf(String.valueOf(change.action()).toUpperCase(java.util.Locale.ROOT));
@@ -319,8 +332,9 @@ public final class ApiServer {
         blocking(ctx, () -> {
             profiles.get(name);
             profiles.put(name, put.content());
-            // Each container using it gets the changed limits live, in an operation of its own (serialised with its others).
-            List<String> users = instances.usedBy(name);
+            // Each container using it, or a profile extending it, gets the changed limits live, in an
+            // operation of its own (serialised with its others).
+            List<String> users = instances.usedByAny(profiles.withDescendants(name));
             List<String> updates = users.stream().map(user -> "/1.0/operations/" + operations.submit(
                     "Applying profile " + name + " to " + user, user, "container-updated", () -> {
                         Instances.Reapplied r = instances.reapply(user);

@@ -362,10 +362,15 @@ public final class Instances {
 
     /** The containers whose records name profile {@code profile}, sorted. */
     public List<String> usedBy(String profile) {
+        return usedByAny(Set.of(profile));
+    }
+
+    /** The containers whose records name any of {@code profiles}, sorted. */
+    public List<String> usedByAny(Set<String> profiles) {
         List<String> users = new java.util.ArrayList<>();
         for (String name : names()) {
             try {
-                if (record(name).profiles().contains(profile)) {
+                if (record(name).profiles().stream().anyMatch(profiles::contains)) {
                     users.add(name);
                 }
             } catch (InstanceException.NotFound e) {

@@ -62,6 +62,21 @@ public final class ProfileRegistry {
         return profiles.values().stream().filter(p -> p.parents().contains(name)).map(ProfileDocument::name).sorted().toList();
     }
 
+    /** {@code name} and every profile that extends it, directly or through others: what a change of it reaches. */
+    public Set<String> withDescendants(String name) {
+        Set<String> reached = new java.util.LinkedHashSet<>(List.of(name));
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (ProfileDocument profile : profiles.values()) {
+                if (!reached.contains(profile.name()) && profile.parents().stream().anyMatch(reached::contains)) {
+                    grew |= reached.add(profile.name());
+                }
+            }
+        }
+        return reached;
+    }
+
     /** Creates or replaces profile {@code name} with {@code yaml}, after checking it against the others. */
     public synchronized ProfileDocument put(String name, String yaml) {
         Path file = dir.resolve(name + ".yaml");

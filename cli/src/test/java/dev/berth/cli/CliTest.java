@@ -1,0 +1,232 @@
+package dev.berth.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.agent.Berthd;
+import dev.berth.testing.LxcSandbox;
+import dev.berth.testing.RequiresLxc;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * Each command of {@code berth} against a real in-process agent with real containers, a fresh
+ * {@link CommandLine} per command, asserting what a person and a script would see.
+ */
+@RequiresLxc
+class CliTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Berthd agent;
+    private Path socket;
+
+    /** What one command printed, and its exit code. */
+    record Run(int code, String out, String err) {
+        JsonNode json() throws Exception {
+            return JSON.readTree(out);
+        }
+    }
+
+    private void startAgent(LxcSandbox sandbox) throws Exception {
+        Path state = sandbox.scratch("state");
+        socket = state.resolve("berth.sock");
+        agent = new Berthd(Berthd.Settings.at(state, sandbox.lxcpath(), socket)).start();
+    }
+
+    @AfterEach
+    void stopAgent() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+    }
+
+    private Run berth(String... args) {
+        List<String> all = new ArrayList<>(List.of("--socket", socket.toString()));
+        all.addAll(List.of(args));
+        return run(all.toArray(String[]::new));
+    }
+
+    static Run run(String... args) {
+        CommandLine cmd = Berth.commandLine(args);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int code = cmd.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void containersFromLaunchToDelete(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        String web = sandbox.name("web");
+        String db = sandbox.name("db");
+
+        Run launched = berth("launch", web, "--set", "limits.memory=64MiB");
+        assertThat(launched.code()).as(launched.err()).isZero();
+        assertThat(launched.out()).matches("Launched " + web + " in \\d+ ms\\R");
+        assertThat(berth("launch", db, "-q", "-p", "default").out()).isEmpty();
+
+        Run table = berth("list");
+        assertThat(table.out().lines().toList()).hasSize(3);
+        assertThat(table.out().lines().findFirst().orElseThrow()).startsWith("NAME").contains("STATE", "IMAGE", "PROFILES");
+        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+[0-9a-f]{12}\\s+default");
+
+        JsonNode json = berth("list", "--format", "json").json();
+        assertThat(json).hasSize(2);
+        assertThat(json.get(0).get("status").asText()).isEqualTo("RUNNING");
+        assertThat(json.get(0).get("pid").asInt()).isPositive();
+        assertThat(berth("list", "--format", "csv", "-c", "name,state", "--no-header", web).out())
+                .isEqualTo(web + ",RUNNING\n");
+        assertThat(berth("list", "--format", "yaml", "state=running").out()).contains("name: " + web, "name: " + db);
+
+        Run info = berth("info", web);
+        assertThat(info.out()).contains("State:      RUNNING", "of 64.0 MiB", "Processes:");
+        assertThat(berth("info", web, "--format", "json").json().get("state").get("memoryLimit").asLong()).isEqualTo(64L << 20);
+
+        Run exec = berth("exec", web, "--env", "WHO=berth", "--", "sh", "-c", "echo hello $WHO; echo oops >&2; exit 7");
+        assertThat(exec.code()).isEqualTo(7);
+        assertThat(exec.out()).isEqualTo("hello berth\n");
+        assertThat(exec.err()).isEqualTo("oops\n");
+
+        assertThat(berth("freeze", web).out()).startsWith("Froze " + web);
+        assertThat(berth("list", "-c", "name,state", "--no-header", "--format", "csv", web).out()).isEqualTo(web + ",FROZEN\n");
+        assertThat(berth("unfreeze", web).code()).isZero();
+        Run stopped = berth("stop", "--all", "--force");
+        assertThat(stopped.out()).contains("Stopped " + web, "Stopped " + db);
+        assertThat(berth("list", "state=stopped", "--format", "json").json()).hasSize(2);
+        assertThat(berth("start", web, db).code()).isZero();
+        assertThat(berth("restart", db, "--timeout", "5").out()).startsWith("Restarted " + db);
+
+        Run deleted = berth("delete", web, db, "--force");
+        assertThat(deleted.code()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).contains("Deleted " + web, "Deleted " + db);
+        assertThat(berth("list", "--format", "json").json()).isEmpty();
+        assertThat(LxcSandbox.containersIn(sandbox.lxcpath())).isEmpty();
+    }
+
+    @Test
+    void errorsSayWhatWentWrongWithDistinctExitCodes(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        String web = sandbox.name("web");
+
+        Run unknownFlag = berth("list", "--colour");
+        assertThat(unknownFlag.code()).isEqualTo(Berth.USAGE);
+        assertThat(unknownFlag.err()).contains("Unknown option: '--colour'");
+        Run missingName = berth("launch");
+        assertThat(missingName.code()).isEqualTo(Berth.USAGE);
+        assertThat(missingName.err()).contains("Missing required parameter: 'NAME'");
+        Run badSet = berth("launch", web, "--set", "limits.memory");
+        assertThat(badSet.code()).isEqualTo(Berth.USAGE);
+        assertThat(badSet.err()).contains("--set takes KEY=VALUE", "See 'berth launch --help'");
+        Run badKey = berth("launch", web, "--set", "limits.memroy=1GiB");
+        assertThat(badKey.code()).as("the agent's 400").isEqualTo(Berth.USAGE);
+        assertThat(badKey.err()).contains("memroy");
+        assertThat(berth("stop").err()).contains("name the containers, or give --all");
+
+        Run notFound = berth("info", "nosuch");
+        assertThat(notFound.code()).isEqualTo(Berth.NOT_FOUND);
+        assertThat(notFound.err()).isEqualTo("error: no container \"nosuch\"\n");
+        assertThat(berth("launch", web, "-p", "nosuch").err()).contains("nosuch");
+
+        assertThat(berth("launch", web, "-q").code()).isZero();
+        Run conflict = berth("launch", web);
+        assertThat(conflict.code()).isEqualTo(Berth.CONFLICT);
+        assertThat(conflict.err()).contains("already exists");
+        Run partly = berth("delete", "nosuch", web, "--force");
+        assertThat(partly.code()).as("the first failure's code; the rest still done").isEqualTo(Berth.NOT_FOUND);
+        assertThat(partly.out()).contains("Deleted " + web);
+
+        Run down = run("--socket", sandbox.scratch("nothing").resolve("berth.sock").toString(), "list");
+        assertThat(down.code()).isEqualTo(Berth.UNREACHABLE);
+        assertThat(down.err()).startsWith("error: cannot reach berthd on ").contains("is it running?");
+        assertThat(run("--socket", "/nonexistent/berth.sock", "version").out()).contains("Agent:  unreachable");
+        assertThat(berth("version", "--format", "json").json().get("agent").asText()).isNotBlank();
+    }
+
+    @Test
+    void profilesAreValidatedOfflineAndManagedThroughTheAgent(LxcSandbox sandbox) throws Exception {
+        Path dir = sandbox.scratch("profiles");
+        Path good = Files.writeString(dir.resolve("small.yaml"), "name: small\nlimits: {memory: 64MiB}\n");
+        Path child = Files.writeString(dir.resolve("child.yaml"), "name: child\nextends: [small]\nlimits: {pids: 50}\n");
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: bad\nlimits:\n  memroy: 1GiB\n");
+
+        // No agent at all: validate works offline.
+        Run offline = run("--socket", "/nonexistent/berth.sock", "profile", "validate", good.toString(), child.toString());
+        assertThat(offline.code()).as(offline.err()).isZero();
+        assertThat(offline.out()).contains("OK " + good, "OK " + child);
+        Run invalid = run("profile", "validate", good.toString(), bad.toString());
+        assertThat(invalid.code()).isEqualTo(Berth.USAGE);
+        assertThat(invalid.err()).contains(bad + ":3:3", "memroy", "memory").contains("1 of 2 files invalid");
+
+        startAgent(sandbox);
+        Run applied = berth("profile", "apply", "-f", good.toString(), child.toString());
+        assertThat(applied.code()).as(applied.err()).isZero();
+        assertThat(applied.out()).contains("Created profile small", "Created profile child");
+        assertThat(berth("profile", "show", "small").out()).isEqualTo(Files.readString(good));
+        Run list = berth("profile", "list");
+        assertThat(list.out()).containsPattern("small\\s+-\\s+-\\s+child");
+        assertThat(berth("profile", "list", "--format", "json").json()).extracting(p -> p.get("name").asText())
+                .contains("default", "small", "child");
+
+        String web = sandbox.name("web");
+        assertThat(berth("launch", web, "-p", "default", "-p", "child", "-q").code()).isZero();
+        Files.writeString(good, "name: small\nlimits: {memory: 96MiB}\n");
+        Run updated = berth("profile", "apply", "-f", good.toString());
+        assertThat(updated.out()).contains("Updated profile small; applied to " + web);
+        assertThat(berth("info", web, "--format", "json").json().get("state").get("memoryLimit").asLong()).isEqualTo(96L << 20);
+
+        Run inUse = berth("profile", "delete", "small");
+        assertThat(inUse.code()).isEqualTo(Berth.CONFLICT);
+        assertThat(berth("profile", "create", "empty").out()).isEqualTo("Created profile empty\n");
+        assertThat(berth("profile", "delete", "empty").code()).isZero();
+        assertThat(berth("profile", "show", "empty").code()).isEqualTo(Berth.NOT_FOUND);
+        assertThat(berth("delete", web, "--force").code()).isZero();
+    }
+
+    @Test
+    void imagesAliasesAndOperations(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        Run built = berth("image", "build", "busybox", "--alias", "tiny");
+        assertThat(built.code()).as(built.err()).isZero();
+        assertThat(built.out()).matches("Built image [0-9a-f]{12} busybox,tiny in \\d+ ms\\R");
+        assertThat(berth("image", "list").out()).containsPattern("[0-9a-f]{12}\\s+busybox,tiny\\s+\\d");
+        assertThat(berth("image", "alias", "add", "small", "tiny").code()).isZero();
+        assertThat(berth("image", "alias", "list", "--format", "csv").out()).contains("small,", "tiny,");
+        assertThat(berth("image", "alias", "remove", "small").code()).isZero();
+        assertThat(berth("image", "delete", "nosuch").code()).isEqualTo(Berth.NOT_FOUND);
+
+        JsonNode operations = berth("operation", "list", "--format", "json").json();
+        assertThat(operations).isNotEmpty();
+        String id = operations.get(0).get("id").asText();
+        Run waited = berth("operation", "wait", id);
+        assertThat(waited.code()).isZero();
+        assertThat(waited.out()).isEqualTo("Operation " + id + " success\n");
+        assertThat(berth("operation", "cancel", id).code()).as("finished: cannot be cancelled").isEqualTo(Berth.CONFLICT);
+        assertThat(berth("operation", "wait", "nosuch").code()).isEqualTo(Berth.NOT_FOUND);
+    }
+
+    @Test
+    void eventsAreFollowed(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        String web = sandbox.name("web");
+        var events = java.util.concurrent.CompletableFuture.supplyAsync(() -> berth("events", "--type", "lifecycle", "--count", "2"));
+        Thread.sleep(300);
+        assertThat(berth("launch", web, "-q").code()).isZero();
+        assertThat(berth("delete", web, "--force", "-q").code()).isZero();
+        Run followed = events.get(30, TimeUnit.SECONDS);
+        assertThat(followed.out().lines().toList()).hasSize(2);
+        assertThat(followed.out()).contains("lifecycle container-created /1.0/containers/" + web,
+                "lifecycle container-deleted /1.0/containers/" + web);
+    }
+}

@@ -107,8 +107,8 @@ public final class Berth {
         List<Object> nouns = new ArrayList<>();
         for (Object noun : List.of(new Profiles(), new Images(), new OperationsCommand(), new Completion())) {
             Command annotation = noun.getClass().getAnnotation(Command.class);
-            if (target == null || annotation.name().equals(target) || List.of(annotation.aliases()).contains(target)
-                    || !isCommand(cmd, target)) {
+            if (target == null || target.equals("completion") || annotation.name().equals(target)
+                    || List.of(annotation.aliases()).contains(target) || !isCommand(cmd, target)) {
                 nouns.add(noun);
             }
         }

@@ -57,6 +57,7 @@ public final class Operations implements AutoCloseable {
         private final CompletableFuture<Object> done = new CompletableFuture<>();
         private final AtomicReference<Status> status = new AtomicReference<>(Status.PENDING);
         private volatile Map<String, Object> progress = Map.of();
+        private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
         private volatile Instant finished;
         private volatile Thread thread;
 
@@ -114,6 +115,9 @@ public final class Operations implements AutoCloseable {
 
         private void runInScope() {
             thread = Thread.currentThread();
+            if (ended.get()) {
+                return; // cancelled before a thread picked it up
+            }
             ReentrantLock lock = containerLocks.computeIfAbsent(work.container() == null ? "" : work.container(),
                     c -> new ReentrantLock(true));
             long start = 0;
@@ -141,20 +145,30 @@ public final class Operations implements AutoCloseable {
                     }
                 }
             } catch (InterruptedException | java.util.concurrent.CancellationException e) {
-                finish(Status.CANCELLED, () -> done.completeExceptionally(new java.util.concurrent.CancellationException(
-                        work.description() + " was cancelled")));
-                log.info(work.description() + ": cancelled");
+                cancelled();
             } catch (Throwable t) {
                 finish(Status.FAILURE, () -> done.completeExceptionally(t));
                 log.warn(work.description() + ": failed" + (start == 0 ? "" : " after " + millis(start) + " ms") + ": " + message(t));
             }
         }
 
-        private void finish(Status outcome, Runnable complete) {
+        private void cancelled() {
+            if (finish(Status.CANCELLED, () -> done.completeExceptionally(new java.util.concurrent.CancellationException(
+                    work.description() + " was cancelled")))) {
+                log.info(work.description() + ": cancelled");
+            }
+        }
+
+        /** Ends the operation once: a cancel and the worker may both try. Returns whether this call ended it. */
+        private boolean finish(Status outcome, Runnable complete) {
+            if (!ended.compareAndSet(false, true)) {
+                return false;
+            }
             status.set(outcome);
             finished = Instant.now();
             complete.run();
             publish();
+            return true;
         }
     }
 
@@ -215,13 +229,19 @@ public final class Operations implements AutoCloseable {
      * work stops cleanly; otherwise refuses, since stopping it half-way would leave a half-made change.
      */
     public void cancel(Op op) {
-        if (op.status.compareAndSet(Status.PENDING, Status.CANCELLED) || op.status.get() == Status.RUNNING && op.work.cancellable()) {
+        if (op.status.compareAndSet(Status.PENDING, Status.CANCELLED)) {
+            // Ended here and now: its thread may be waiting for the container's lock, or not started yet.
+            op.cancelled();
             Thread t = op.thread;
             if (t != null) {
                 t.interrupt();
-            } else {
-                // not picked up by a thread yet: its run() will find CANCELLED and stop
-                op.finished = Instant.now();
+            }
+            return;
+        }
+        if (op.status.get() == Status.RUNNING && op.work.cancellable()) {
+            Thread t = op.thread;
+            if (t != null) {
+                t.interrupt();
             }
             return;
         }

@@ -479,8 +479,9 @@ class ApiServerTest {
                 "{\"command\":[\"sh\",\"-c\",\"id -u; cat\"],\"user\":65534,\"stdin\":\"fed\"}"));
         assertThat(piped.get("metadata").get("stdout").asText()).isEqualTo("65534\nfed");
         assertThat(call(HttpMethod.POST, "/1.0/containers/" + name + "/exec", "{\"command\":[]}").status()).isEqualTo(400);
-        JsonNode ghost = waitFor(call(HttpMethod.POST, "/1.0/containers/" + sandbox.name("ghost") + "/exec", "{\"command\":[\"true\"]}"));
-        assertThat(ghost.get("error").asText()).contains("no container");
+        Reply ghost = call(HttpMethod.POST, "/1.0/containers/" + sandbox.name("ghost") + "/exec", "{\"command\":[\"true\"]}");
+        assertThat(ghost.status()).as("refused before an operation is made").isEqualTo(404);
+        assertThat(ghost.body().get("error").asText()).contains("no container");
     }
 
     private long memoryLimit(String name) throws Exception {

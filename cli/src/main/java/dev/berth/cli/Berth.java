@@ -465,7 +465,7 @@ public final class Berth {
     }
 
     /** Runs {@code action} on each name; goes on after a failure and returns the first failure's exit code. */
-    private int forEach(List<String> names, java.util.function.Consumer<String> action, String past) {
+    int forEach(List<String> names, java.util.function.Consumer<String> action, String past) {
         int result = 0;
         for (String name : names) {
             long start = System.nanoTime();

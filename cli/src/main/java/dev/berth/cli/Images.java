@@ -126,18 +126,8 @@ final class Images {
 
     @Command(name = "delete", aliases = "rm", description = "Delete images no container uses.")
     int delete(@Parameters(paramLabel = "IMAGE", arity = "1..*", description = "Aliases or fingerprints.") List<String> refs) {
-        int result = 0;
-        for (String ref : refs) {
-            try {
-                Berth.checked(berth.client().call("DELETE", "/1.0/images/" + Berth.encode(ref), null));
-                berth.summary("Deleted image " + ref);
-            } catch (AgentException e) {
-                berth.err().println("error: " + ref + ": " + Berth.message(e));
-                berth.err().flush();
-                result = result == 0 ? Berth.exitCode(e) : result;
-            }
-        }
-        return result;
+        return berth.forEach(refs, ref -> Berth.checked(berth.client().call("DELETE", "/1.0/images/" + Berth.encode(ref), null)),
+                "Deleted image");
     }
 
     /** {@code berth image alias}: names for images. */

@@ -208,18 +208,8 @@ final class Profiles {
 
     @Command(name = "delete", aliases = "rm", description = "Delete profiles that no container uses and no profile extends.")
     int delete(@Parameters(paramLabel = "NAME", arity = "1..*") List<String> names) {
-        int result = 0;
-        for (String name : names) {
-            try {
-                Berth.checked(berth.client().call("DELETE", "/1.0/profiles/" + Berth.encode(name), null));
-                berth.summary("Deleted profile " + name);
-            } catch (AgentException e) {
-                berth.err().println("error: " + name + ": " + Berth.message(e));
-                berth.err().flush();
-                result = result == 0 ? Berth.exitCode(e) : result;
-            }
-        }
-        return result;
+        return berth.forEach(names, name -> Berth.checked(berth.client().call("DELETE", "/1.0/profiles/" + Berth.encode(name), null)),
+                "Deleted profile");
     }
 
     @Command(name = "validate", description = "Check profile files offline (no agent needed): syntax, fields, values and composition.",

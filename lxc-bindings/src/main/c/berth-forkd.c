@@ -15,6 +15,10 @@
  *   start  LXCPATH NAME LOGFILE
  *   attach LXCPATH NAME CWD UID GID NENV ENV... ARGV...    with stdin, stdout, stderr as SCM_RIGHTS
  *   clone  LXCPATH NAME NEWPATH NEWNAME FLAGS BDEVTYPE      (BDEVTYPE "" keeps the source's)
+ *   spawn  LXCPATH NAME CWD UID GID TTY NENV ENV... ARGV...  with stdin, stdout, stderr as SCM_RIGHTS
+ * spawn replies twice on its connection: "PID\n" once the command runs (or "-1\nERROR"), then
+ * "STATUS\n" with its wait status when it ends. With TTY "1" the command starts a new session whose
+ * controlling terminal is its stdin (a pty the caller made), as a login shell's would be.
  * The reply is one message "STATUS\nERROR": for start 0 (RUNNING), 1 (failed; ERROR lines are in
  * LOGFILE), 3 (not defined); for attach the wait status of the command, or -1; for clone 0 or 1.
  * Clone forks too (it rewrites the new rootfs in a private mount namespace).
@@ -33,7 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -115,6 +121,82 @@ static int do_attach(int conn, char **f, int n, int fds[3])
 	return 0;
 }
 
+struct spawn_payload {
+	char **argv;
+	int tty;
+};
+
+/* Runs inside the container, after liblxc has entered its namespaces and set up the environment. */
+static int exec_command(void *data)
+{
+	struct spawn_payload *p = data;
+
+	if (p->tty) {
+		(void)setsid();
+		(void)ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	}
+	execvp(p->argv[0], p->argv);
+	fprintf(stderr, "%s: %s\n", p->argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+static int do_spawn(int conn, char **f, int n, int fds[3])
+{
+	lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
+	struct spawn_payload payload;
+	struct lxc_container *c;
+	char **env, **argv;
+	int nenv, status;
+	pid_t pid;
+
+	if (n < 9 || (nenv = atoi(f[7])) < 0 || 8 + nenv >= n) {
+		reply(conn, -1, "spawn takes LXCPATH NAME CWD UID GID TTY NENV ENV... ARGV...");
+		return 2;
+	}
+	env = calloc(nenv + 1, sizeof(char *));
+	argv = calloc(n - 8 - nenv + 1, sizeof(char *));
+	if (!env || !argv) {
+		reply(conn, -1, "out of memory");
+		return 1;
+	}
+	memcpy(env, f + 8, nenv * sizeof(char *));
+	memcpy(argv, f + 8 + nenv, (n - 8 - nenv) * sizeof(char *));
+	c = lxc_container_new(f[2], f[1]);
+	if (!c) {
+		reply(conn, -1, "cannot open the container");
+		return 1;
+	}
+	options.env_policy = LXC_ATTACH_CLEAR_ENV;
+	options.extra_env_vars = env;
+	options.initial_cwd = f[3][0] ? f[3] : NULL;
+	options.uid = (uid_t)atol(f[4]);
+	options.gid = (gid_t)atol(f[5]);
+	options.stdin_fd = fds[0];
+	options.stdout_fd = fds[1];
+	options.stderr_fd = fds[2];
+	payload.argv = argv;
+	payload.tty = strcmp(f[6], "1") == 0;
+	if (c->attach(c, exec_command, &payload, &options, &pid) < 0) {
+		reply(conn, -1, c->error_string ? c->error_string : "cannot attach to the container (is it running?)");
+		lxc_container_put(c);
+		return 1;
+	}
+	/* Our copies of the stdio fds go now, so that the caller sees end-of-file when the command is done. */
+	close(fds[0]);
+	close(fds[1]);
+	close(fds[2]);
+	reply(conn, (int)pid, NULL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	}
+	reply(conn, status, NULL);
+	lxc_container_put(c);
+	return 0;
+}
+
 static int do_clone(int conn, char **f, int n)
 {
 	struct lxc_container *c, *copy;
@@ -163,6 +245,8 @@ static int serve(int conn)
 		return do_start(conn, fields, n);
 	if (n > 0 && strcmp(fields[0], "attach") == 0 && fds[2] >= 0)
 		return do_attach(conn, fields, n, fds);
+	if (n > 0 && strcmp(fields[0], "spawn") == 0 && fds[2] >= 0)
+		return do_spawn(conn, fields, n, fds);
 	if (n > 0 && strcmp(fields[0], "clone") == 0)
 		return do_clone(conn, fields, n);
 	reply(conn, -1, "unknown request");

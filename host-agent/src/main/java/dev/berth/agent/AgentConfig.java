@@ -16,5 +16,14 @@ public record AgentConfig(
         @Doc("Also serve the API on this TCP address, host:port (no TLS yet: loopback only).") String listen,
         @Doc("error, warn, info or debug. Default info.") AgentLog.Level logLevel,
         @Doc("The image store. Default <state-dir>/images; several agents may share one.") String images,
-        @Doc("Host directories under which profiles may mount host paths.") List<String> hostPaths) {
+        @Doc("Host directories under which profiles may mount host paths.") List<String> hostPaths,
+        @Doc("The managed network containers attach to by default.") NetworkConfig network) {
+
+    /** The managed bridge. */
+    @Doc("The managed network.")
+    public record NetworkConfig(
+            @Doc("The bridge's name (made if missing, left alone if present); 'none' for no managed network. Default berthbr0.")
+            String bridge,
+            @Doc("The bridge's address and prefix, from which containers get theirs. Default 10.87.0.1/24.") String ipv4) {
+    }
 }

@@ -3,6 +3,9 @@ package dev.berth.agent;
 import dev.berth.agent.api.ApiServer;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.Instances;
+import dev.berth.agent.net.Forwarder;
+import dev.berth.agent.net.Network;
+import dev.berth.agent.net.Subnet;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
@@ -38,25 +41,41 @@ public final class Berthd implements AutoCloseable {
      * @param hostPathAllowList host directories profiles may mount
      */
     public record Settings(Path stateDir, Path lxcpath, Path socket, String listen, AgentLog.Level logLevel, Path imagesDir,
-                           List<Path> hostPathAllowList) {
+                           List<Path> hostPathAllowList, String bridge, String subnet) {
+
+        public static final String DEFAULT_BRIDGE = "berthbr0";
+        public static final String DEFAULT_SUBNET = "10.87.0.1/24";
 
         public Settings {
             hostPathAllowList = List.copyOf(hostPathAllowList);
         }
 
-        /** An agent on its own state dir, lxcpath and socket, with every other setting at its default. */
+        /**
+         * An agent on its own state dir, lxcpath and socket, without a managed network (see
+         * {@link #withNetwork}), with every other setting at its default.
+         */
         public static Settings at(Path stateDir, Path lxcpath, Path socket) {
-            return new Settings(stateDir, lxcpath, socket, null, AgentLog.Level.INFO, stateDir.resolve("images"), List.of());
+            return new Settings(stateDir, lxcpath, socket, null, AgentLog.Level.INFO, stateDir.resolve("images"), List.of(), null, null);
         }
 
         public static Settings defaults() {
             Path state = Path.of("/var/lib/berth");
-            return at(state, state.resolve("containers"), Path.of("/run/berth/berth.sock"));
+            return at(state, state.resolve("containers"), Path.of("/run/berth/berth.sock")).withNetwork(DEFAULT_BRIDGE, DEFAULT_SUBNET);
         }
 
         /** Another image store, shared for example by the agents of a test run. */
         public Settings withImages(Path images) {
-            return new Settings(stateDir, lxcpath, socket, listen, logLevel, images, hostPathAllowList);
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, images, hostPathAllowList, bridge, subnet);
+        }
+
+        /** A managed bridge {@code name} with address and prefix {@code subnet} (10.87.0.1/24). */
+        public Settings withNetwork(String name, String subnetCidr) {
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, hostPathAllowList, name, subnetCidr);
+        }
+
+        /** Host directories that profiles may mount. */
+        public Settings withHostPaths(List<Path> allowed) {
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, allowed, bridge, subnet);
         }
 
         static Settings parse(String[] args) {
@@ -65,7 +84,7 @@ public final class Berthd implements AutoCloseable {
                 String option = args[i];
                 switch (option) {
                     case "-h", "--help" -> throw new Usage(null);
-                    case "--config", "--state-dir", "--lxcpath", "--socket", "--listen", "--log-level" -> {
+                    case "--config", "--state-dir", "--lxcpath", "--socket", "--listen", "--log-level", "--bridge" -> {
                         if (i + 1 >= args.length) {
                             throw new Usage(option + " needs a value");
                         }
@@ -76,8 +95,9 @@ public final class Berthd implements AutoCloseable {
             }
             AgentConfig file = flags.containsKey("config")
                     ? YamlBinding.load(Path.of(flags.get("config")), AgentConfig.class)
-                    : new AgentConfig(null, null, null, null, null, null, null);
+                    : new AgentConfig(null, null, null, null, null, null, null, null);
             Path state = Path.of(first(flags.get("state-dir"), file.stateDir(), "/var/lib/berth"));
+            String bridge = first(flags.get("bridge"), file.network() == null ? null : file.network().bridge(), DEFAULT_BRIDGE);
             String level = first(flags.get("log-level"), file.logLevel() == null ? null : file.logLevel().name(), "info");
             AgentLog.Level logLevel;
             try {
@@ -91,7 +111,9 @@ public final class Berthd implements AutoCloseable {
                     first(flags.get("listen"), file.listen(), null),
                     logLevel,
                     Path.of(first(null, file.images(), state.resolve("images").toString())),
-                    file.hostPaths() == null ? List.of() : file.hostPaths().stream().map(Path::of).toList());
+                    file.hostPaths() == null ? List.of() : file.hostPaths().stream().map(Path::of).toList(),
+                    bridge == null || bridge.equals("none") ? null : bridge,
+                    file.network() == null || file.network().ipv4() == null ? DEFAULT_SUBNET : file.network().ipv4());
         }
 
         private static String first(String flag, String config, String fallback) {
@@ -108,7 +130,7 @@ public final class Berthd implements AutoCloseable {
 
     static final String USAGE = """
             usage: berthd [--config FILE] [--state-dir DIR] [--lxcpath DIR] [--socket PATH] [--listen HOST:PORT]
-                          [--log-level LEVEL]
+                          [--log-level LEVEL] [--bridge NAME|none]
               --config FILE      a YAML file with any of: state-dir, lxcpath, socket, listen, log-level,
                                  images (the image store), host-paths (directories profiles may mount);
                                  flags win over the file
@@ -118,6 +140,9 @@ public final class Berthd implements AutoCloseable {
               --listen HOST:PORT also serve the API over TCP (no TLS yet: use loopback only)
               --log-level LEVEL  error, warn, info (default) or debug; log lines go to standard error
                                  and to the 'logging' events of /1.0/events
+              --bridge NAME      the managed bridge containers attach to (default berthbr0, made if missing
+                                 with network.ipv4 of the config file, default 10.87.0.1/24; no NAT);
+                                 'none' for no managed network
             Profiles are read from <state-dir>/profiles/*.yaml; a 'default' profile is written if missing.
             """;
 
@@ -137,6 +162,7 @@ public final class Berthd implements AutoCloseable {
     private final Settings settings;
     private final AtomicReference<Vertx> vertx = new AtomicReference<>();
     private Operations operations;
+    private Network network;
 
     public Berthd(Settings settings) {
         this.settings = settings;
@@ -147,24 +173,43 @@ public final class Berthd implements AutoCloseable {
         Files.createDirectories(settings.lxcpath());
         Path profilesDir = Files.createDirectories(settings.stateDir().resolve("profiles"));
         if (!Files.exists(profilesDir.resolve("default.yaml"))) {
-            Files.writeString(profilesDir.resolve("default.yaml"), DEFAULT_PROFILE);
-        }
-        Events events = new Events();
-        AgentLog log = new AgentLog(events, settings.logLevel());
-        ProfileRegistry profiles = new ProfileRegistry(profilesDir);
-        ImageStore images = new ImageStore(settings.imagesDir());
-        Instances instances = new Instances(settings.lxcpath(), images, profiles::composer, hostFacts(settings), log);
-        for (String action : instances.recover()) {
-            log.warn(action);
-        }
-        for (String name : instances.autostart()) {
-            log.info("Autostarted " + name);
+            Files.writeString(profilesDir.resolve("default.yaml"), DEFAULT_PROFILE
+                    + (settings.bridge() == null ? "" : "network:\n  ipv4: auto     # an address on the managed bridge, kept for life\n"));
         }
         Vertx v = Vertx.builder().withTransport(Transport.EPOLL).build();
         if (!vertx.compareAndSet(null, v)) {
             v.close();
             throw new IllegalStateException("berthd already started");
         }
+        Events events = new Events();
+        AgentLog log = new AgentLog(events, settings.logLevel());
+        try {
+            if (settings.bridge() != null) {
+                network = new Network(settings.bridge(), Subnet.parse(settings.subnet()), settings.stateDir(), new Forwarder(v, log), log);
+            }
+        } catch (RuntimeException e) {
+            vertx.set(null);
+            await(v.close());
+            throw e;
+        }
+        ProfileRegistry profiles = new ProfileRegistry(profilesDir);
+        ImageStore images = new ImageStore(settings.imagesDir());
+        Instances instances = new Instances(settings.lxcpath(), images, profiles::composer, hostFacts(settings), log, network);
+        for (String action : instances.recover()) {
+            log.warn(action);
+        }
+        for (String name : instances.autostart()) {
+            log.info("Autostarted " + name);
+        }
+        for (String action : instances.adoptNetwork()) {
+            log.warn(action);
+        }
+        for (String name : instances.reapEphemeral()) {
+            log.info("Deleted ephemeral container " + name + ", stopped while the agent was down");
+        }
+        // Ephemeral containers that stop by themselves (a poweroff inside) are deleted within a second.
+        v.setPeriodic(1000, id -> v.executeBlocking(instances::reapEphemeral, true).onSuccess(reaped -> reaped.forEach(
+                name -> log.info("Deleted ephemeral container " + name + " on its stop"))));
         operations = new Operations(events, log);
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
@@ -186,6 +231,9 @@ public final class Berthd implements AutoCloseable {
     public void close() throws Exception {
         Vertx v = vertx.getAndSet(null);
         if (v != null) {
+            if (network != null) {
+                network.close();
+            }
             await(v.close());
             operations.close();
             Files.deleteIfExists(settings.socket());
@@ -222,7 +270,8 @@ public final class Berthd implements AutoCloseable {
         long memory = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
                 .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", "")) * 1024).findFirst().orElse(0);
         HostFacts.Cgroups cgroups = Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? HostFacts.Cgroups.V1 : HostFacts.Cgroups.V2;
-        return new HostFacts(cgroups, memory, settings.stateDir().resolve("volumes"), "berthbr0", 100000, 65536,
+        return new HostFacts(cgroups, memory, settings.stateDir().resolve("volumes"),
+                settings.bridge() == null ? Settings.DEFAULT_BRIDGE : settings.bridge(), 100000, 65536,
                 settings.hostPathAllowList());
     }
 

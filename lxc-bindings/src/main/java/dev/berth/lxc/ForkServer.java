@@ -81,6 +81,22 @@ final class ForkServer {
 
     /** One request; null when the server did not accept the connection (it is restarted for the next try). */
     private static Reply attempt(List<String> fields, int[] fds) {
+        int fd = send(fields, fds);
+        if (fd < 0) {
+            return null;
+        }
+        try {
+            return receive(fd, fields.getFirst());
+        } finally {
+            closeFd(fd);
+        }
+    }
+
+    /**
+     * Connects and sends one request; returns the connection, or -1 when the server did not accept it
+     * (it has been restarted).
+     */
+    private static int send(List<String> fields, int[] fds) {
         Path path = socket();
         int fd = -1;
         try (Arena arena = Arena.ofConfined()) {
@@ -94,17 +110,28 @@ final class ForkServer {
             MemorySegment.copy(pathBytes, 0, address, ValueLayout.JAVA_BYTE, 2, pathBytes.length);
             int connected = (int) Liblxc.CONNECT.invokeExact(fd, address, (int) SOCKADDR_UN.byteSize());
             if (connected != 0) {
+                closeFd(fd);
                 restart();
-                return null;
+                return -1;
             }
             long sent = (long) Liblxc.SENDMSG.invokeExact(fd, message(arena, fields, fds), Liblxc.MSG_NOSIGNAL);
             if (sent < 0) {
                 throw new IllegalStateException("cannot send a request to berth-forkd");
             }
+            return fd;
+        } catch (Throwable t) {
+            closeFd(fd);
+            throw Liblxc.rethrow(t);
+        }
+    }
+
+    /** Reads one reply message from a connection. */
+    private static Reply receive(int fd, String what) {
+        try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(MAX_REPLY);
             long received = (long) Liblxc.RECV.invokeExact(fd, buffer, (long) MAX_REPLY, 0);
             if (received <= 0) {
-                throw new IllegalStateException("berth-forkd closed the connection without an answer to " + fields.getFirst());
+                throw new IllegalStateException("berth-forkd closed the connection without an answer to " + what);
             }
             String text = new String(buffer.asSlice(0, received).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
             int newline = text.indexOf('\n');
@@ -112,14 +139,54 @@ final class ForkServer {
             return new Reply(Integer.parseInt(text.substring(0, newline)), error.isBlank() ? null : error.strip());
         } catch (Throwable t) {
             throw Liblxc.rethrow(t);
-        } finally {
-            if (fd >= 0) {
-                try {
-                    int ignored = (int) Liblxc.CLOSE.invokeExact(fd);
-                } catch (Throwable t) {
-                    throw Liblxc.rethrow(t);
-                }
+        }
+    }
+
+    private static void closeFd(int fd) {
+        if (fd >= 0) {
+            try {
+                int ignored = (int) Liblxc.CLOSE.invokeExact(fd);
+            } catch (Throwable t) {
+                throw Liblxc.rethrow(t);
             }
+        }
+    }
+
+    /** A command started by {@link #spawn}: its host pid, and the connection on which its end is reported. */
+    record Spawned(int pid, int connection) {
+    }
+
+    /**
+     * Starts a command in a container and returns at once with its pid; {@link #awaitSpawned} gives its
+     * wait status. With {@code tty}, the command gets a new session with stdin as its controlling terminal.
+     */
+    static Spawned spawn(Path lxcpath, String name, LxcCommand command, List<String> env, int[] stdio, boolean tty) {
+        List<String> fields = new ArrayList<>(List.of("spawn", lxcpath.toString(), name,
+                command.cwd() == null ? "" : command.cwd(), Integer.toString(command.uid()),
+                Integer.toString(command.gid()), tty ? "1" : "0", Integer.toString(env.size())));
+        fields.addAll(env);
+        fields.addAll(command.argv());
+        int fd = send(fields, stdio);
+        if (fd < 0) {
+            fd = send(fields, stdio);
+        }
+        if (fd < 0) {
+            throw new IllegalStateException("berth-forkd does not accept connections, even after a restart");
+        }
+        Reply started = receive(fd, "spawn");
+        if (started.status() <= 0) {
+            closeFd(fd);
+            throw new IllegalStateException(started.error() == null ? "cannot start the command" : started.error());
+        }
+        return new Spawned(started.status(), fd);
+    }
+
+    /** Blocks until the spawned command ends; its raw wait status, or -1. Closes the connection. */
+    static Reply awaitSpawned(Spawned spawned) {
+        try {
+            return receive(spawned.connection(), "spawn");
+        } finally {
+            closeFd(spawned.connection());
         }
     }
 

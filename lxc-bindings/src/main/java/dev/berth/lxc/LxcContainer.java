@@ -470,6 +470,49 @@ public final class LxcContainer implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a command inside the running container and returns at once: the caller feeds its input,
+     * reads its output as it comes, and waits for it. With {@code tty} its stdin, stdout and stderr
+     * are one new pseudo-terminal (its controlling terminal, in a session of its own), as for an
+     * interactive shell; the command's {@code stdin} bytes are not used.
+     */
+    public LxcProcess spawn(LxcCommand command, boolean tty) {
+        if (tty) {
+            int[] pty = LxcProcess.openPty();
+            try {
+                ForkServer.Spawned spawned = spawnOrExplain(command, new int[] {pty[1], pty[1], pty[1]}, true);
+                return new LxcProcess(name, spawned, true, pty[0], pty[0], -1);
+            } catch (RuntimeException e) {
+                Pipe.closeFd(pty[0]);
+                throw e;
+            } finally {
+                Pipe.closeFd(pty[1]);
+            }
+        }
+        Pipe in = Pipe.open();
+        Pipe out = Pipe.open();
+        Pipe err = Pipe.open();
+        try {
+            ForkServer.Spawned spawned = spawnOrExplain(command, new int[] {in.readFd(), out.writeFd(), err.writeFd()}, false);
+            return new LxcProcess(name, spawned, false, in.takeWrite(), out.takeRead(), err.takeRead());
+        } finally {
+            in.close();
+            out.close();
+            err.close();
+        }
+    }
+
+    private ForkServer.Spawned spawnOrExplain(LxcCommand command, int[] stdio, boolean tty) {
+        try (LogMark mark = LogMark.of(logFile())) {
+            try {
+                return ForkServer.spawn(lxcpath, name, command, environment(command), stdio, tty);
+            } catch (IllegalStateException e) {
+                requireRunningOrFrozen("run a command in");
+                throw new LxcException.OperationFailed(name, "run " + command.argv(), mark.errors(e.getMessage()));
+            }
+        }
+    }
+
     /** The attached process's whole environment: a default PATH, then the command's own variables. */
     private static List<String> environment(LxcCommand command) {
         Map<String, String> env = new LinkedHashMap<>();

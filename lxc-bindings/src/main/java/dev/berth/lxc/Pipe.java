@@ -45,6 +45,20 @@ final class Pipe implements AutoCloseable {
         return writeFd;
     }
 
+    /** Hands the read end over to the caller, who closes it. */
+    int takeRead() {
+        int fd = readFd;
+        readFd = -1;
+        return fd;
+    }
+
+    /** Hands the write end over to the caller, who closes it. */
+    int takeWrite() {
+        int fd = writeFd;
+        writeFd = -1;
+        return fd;
+    }
+
     void closeRead() {
         readFd = closeFd(readFd);
     }
@@ -103,7 +117,7 @@ final class Pipe implements AutoCloseable {
         writeFd = closeFd(writeFd);
     }
 
-    private static int closeFd(int fd) {
+    static int closeFd(int fd) {
         if (fd >= 0) {
             try {
                 int ignored = (int) Liblxc.CLOSE.invokeExact(fd);

@@ -21,8 +21,8 @@ public final class LxcConfig {
     }
 
     /**
-     * @param assignedIpv4 the address the agent assigned when the profile says {@code ipv4: auto}
-     *                     (a.b.c.d/prefix), or null for none yet
+     * @param assignedIpv4 the address the agent assigned on its managed bridge (a.b.c.d/prefix), or
+     *                     null for none (then a static ipv4 of the profile is used as written)
      * @throws ProfileException naming the file and line of a host path outside the host's allow-list
      */
     public static List<LxcConfigItem> render(ComposedProfile profile, HostFacts host, String assignedIpv4) {
@@ -121,11 +121,10 @@ public final class LxcConfig {
         items.add(new LxcConfigItem("lxc.net.0.link", network.bridge() != null ? network.bridge() : host.defaultBridge()));
         items.add(new LxcConfigItem("lxc.net.0.flags", "up"));
         items.add(new LxcConfigItem("lxc.net.0.name", "eth0"));
-        String address = null;
-        if (network.ipv4() != null && !network.ipv4().auto()) {
+        // The agent's assignment wins: on its managed bridge it also settles static addresses (and their prefix).
+        String address = assignedIpv4;
+        if (address == null && network.ipv4() != null && !network.ipv4().auto()) {
             address = network.ipv4().address() + "/" + (network.ipv4().prefix() == null ? 24 : network.ipv4().prefix());
-        } else if (network.ipv4() != null) {
-            address = assignedIpv4;
         }
         if (address != null) {
             items.add(new LxcConfigItem("lxc.net.0.ipv4.address", address.toLowerCase(Locale.ROOT)));

@@ -7,7 +7,9 @@ import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.ImageException;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.ContainerRecord;
+import dev.berth.agent.files.FileException;
 import dev.berth.agent.instance.InstanceException;
+import dev.berth.agent.net.NetworkException;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
@@ -165,7 +167,8 @@ public final class ApiServer {
             instances.check(profiles, request.config(), request.image());
             Instances.Reservation reservation = instances.reserve(request.name());
             return operations.submit("Creating container " + request.name(), request.name(), "container-created",
-                    () -> instances.launch(reservation, profiles, request.config(), request.image()));
+                    () -> instances.launch(reservation, profiles, request.config(), request.image(),
+                            Boolean.TRUE.equals(request.ephemeral())));
         }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
     }
 
@@ -478,7 +481,10 @@ public final class ApiServer {
             // a container liblxc knows that Berth did not make: shown, without Berth's details
         }
         return new Models.Container(name, probe.state().name(), record == null ? null : record.imageFingerprint(),
-                record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid());
+                record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid(),
+                record == null ? null : record.address(),
+                record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),
+                record != null && record.ephemeral());
     }
 
     void accepted(RoutingContext ctx, Operations.Op op) {
@@ -529,11 +535,13 @@ public final class ApiServer {
             };
         } else {
             status = switch (failure) {
-                case BadRequest _, LxcException.InvalidName _, ProfileException _, ImageException.Invalid _ -> 400;
+                case BadRequest _, LxcException.InvalidName _, ProfileException _, ImageException.Invalid _,
+                     NetworkException.Invalid _, FileException.Invalid _ -> 400;
+                case FileException.Escape _ -> 403;
                 case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
-                     ImageException.NotFound _ -> 404;
+                     ImageException.NotFound _, FileException.NotFound _ -> 404;
                 case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
-                     LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _ -> 409;
+                     LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _ -> 409;
                 case PayloadTooLarge _ -> 413;
                 default -> 500;
             };

@@ -1,5 +1,6 @@
 package dev.berth.agent.instance;
 
+import dev.berth.agent.net.Forwarder;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -11,12 +12,16 @@ import java.util.Map;
  * one finishes or undoes it when it comes back.
  */
 public record ContainerRecord(String name, String imageFingerprint, List<String> profiles, Map<String, Object> overrides,
-                              Instant created, Status status) {
+                              Instant created, Status status, String address, List<Forwarder.Forward> forwards, boolean ephemeral) {
+
+    public ContainerRecord {
+        forwards = forwards == null ? List.of() : List.copyOf(forwards);
+    }
 
     /** {@code CREATING} and {@code DELETING} are intents: written before the work, replaced after it. */
     public enum Status { CREATING, READY, DELETING }
 
     ContainerRecord with(Status newStatus) {
-        return new ContainerRecord(name, imageFingerprint, profiles, overrides, created, newStatus);
+        return new ContainerRecord(name, imageFingerprint, profiles, overrides, created, newStatus, address, forwards, ephemeral);
     }
 }

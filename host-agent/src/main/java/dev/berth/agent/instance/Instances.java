@@ -6,6 +6,9 @@ import dev.berth.agent.image.Image;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.net.Forwarder;
+import dev.berth.agent.net.Network;
+import dev.berth.agent.net.NetworkException;
 import dev.berth.agent.store.AtomicFiles;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcContainer;
@@ -15,6 +18,7 @@ import dev.berth.profile.HostFacts;
 import dev.berth.profile.LxcConfig;
 import dev.berth.profile.LxcConfigItem;
 import dev.berth.profile.Node;
+import dev.berth.profile.ProfileSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -49,10 +53,18 @@ public final class Instances {
     private final Map<String, ContainerRecord> records = new ConcurrentHashMap<>();
     private final StateProbe probe;
     private final AgentLog log;
+    /** The managed network, or null for an agent without one (containers then have only what their profiles name). */
+    private final Network network;
 
     /** @param profiles the profiles as they are at each launch (they change through the API) */
     public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
                      AgentLog log) {
+        this(lxcpath, images, profiles, host, log, null);
+    }
+
+    public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
+                     AgentLog log, Network network) {
+        this.network = network;
         this.lxcpath = lxcpath;
         this.images = images;
         this.profiles = profiles;
@@ -78,7 +90,7 @@ public final class Instances {
      * @param imageOverride an image alias or fingerprint that replaces the profiles' {@code image}, or null
      */
     public ContainerRecord launch(String name, List<String> profileNames, Map<String, Object> overrides, String imageOverride) {
-        return launch(reserve(name), profileNames, overrides, imageOverride);
+        return launch(reserve(name), profileNames, overrides, imageOverride, false);
     }
 
     /**
@@ -111,6 +123,22 @@ public final class Instances {
             images.get(imageRef);
         }
         LxcConfig.render(profile, host, null);
+        checkNetwork(profile.spec().network());
+    }
+
+    private void checkNetwork(ProfileSpec.Network spec) {
+        if (spec == null) {
+            return;
+        }
+        if (network == null && spec.bridge() == null) {
+            throw new NetworkException.Invalid("the profile puts the container on the managed bridge, but this agent has none;"
+                    + " set network.bridge in the agent's config, or name a bridge in the profile (network.bridge)");
+        }
+        if ((network == null || !network.manages(spec)) && !Network.forwards(spec).isEmpty()
+                && (spec.ipv4() == null || spec.ipv4().auto())) {
+            throw new NetworkException.Invalid("port forwards need the container's address: on bridge " + spec.bridge()
+                    + " give it a static network.ipv4");
+        }
     }
 
     /** A name claimed for one launch. */
@@ -126,9 +154,13 @@ public final class Instances {
         }
     }
 
-    /** Launches on a name already reserved with {@link #reserve}; the reservation ends with it. */
+    /**
+     * Launches on a name already reserved with {@link #reserve}; the reservation ends with it.
+     *
+     * @param ephemeral delete the container (releasing its address, keeping its volumes) when it stops
+     */
     public ContainerRecord launch(Reservation reservation, List<String> profileNames, Map<String, Object> overrides,
-                                  String imageOverride) {
+                                  String imageOverride, boolean ephemeral) {
         String name = reservation.name();
         try {
             Map<String, Object> own = Overrides.expand(overrides);
@@ -136,13 +168,34 @@ public final class Instances {
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
             stage("image", "resolving image " + imageRef);
             Image image = images.resolve(imageRef);
-            List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
+            ProfileSpec.Network netSpec = profile.spec().network();
+            checkNetwork(netSpec);
             // The revert closes before the handle, so its undos still have a live handle to work with.
             try (LxcContainer container = Lxc.open(name, lxcpath); Revert revert = new Revert()) {
                 try {
+                    String assigned = null;
+                    boolean managed = network != null && network.manages(netSpec);
+                    if (managed) {
+                        stage("network", "assigning an address on " + network.bridge());
+                        assigned = network.assign(name, netSpec);
+                        revert.add(() -> network.release(name));
+                    }
+                    List<LxcConfigItem> items = new java.util.ArrayList<>(LxcConfig.render(profile, host, assigned));
+                    if (managed) {
+                        items.add(new LxcConfigItem("lxc.net.0.ipv4.gateway", network.gateway()));
+                    }
+                    String address = assigned != null ? assigned.substring(0, assigned.indexOf('/'))
+                            : netSpec != null && netSpec.ipv4() != null && !netSpec.ipv4().auto() ? netSpec.ipv4().address() : null;
+                    List<Forwarder.Forward> forwards = Network.forwards(netSpec);
+                    if (!forwards.isEmpty()) {
+                        // Before anything is made: a host port in use fails the launch here, with nothing to undo on disk.
+                        stage("network", "opening port forwards " + forwards);
+                        network().openForwards(name, address, forwards);
+                        revert.add(() -> network.closeForwards(name));
+                    }
                     // The intent goes to disk first: an agent killed from here on finds it and undoes the launch.
                     ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(profileNames),
-                            own, Instant.now(), ContainerRecord.Status.CREATING);
+                            own, Instant.now(), ContainerRecord.Status.CREATING, address, forwards, ephemeral);
                     writeRecord(record);
                     revert.add(() -> {
                         probe.forget(name);
@@ -174,6 +227,9 @@ public final class Instances {
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
                     writeRecord(ready);
                     revert.success();
+                    if (managed) {
+                        refreshHosts();
+                    }
                     return ready;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -224,6 +280,7 @@ public final class Instances {
             container.destroy();
             deleteDirectory(container.directory());
             records.remove(name);
+            releaseNetwork(name);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + name, e);
         } finally {
@@ -254,6 +311,121 @@ public final class Instances {
                 case UNFREEZE -> container.unfreeze();
             }
         }
+        if (action == Action.STOP && isEphemeral(name)) {
+            delete(name, true);
+            log.info("Deleted ephemeral container " + name + " on its stop");
+        } else if ((action == Action.START || action == Action.RESTART) && network != null && network.addressOf(name) != null) {
+            refreshHosts();
+        }
+    }
+
+    private boolean isEphemeral(String name) {
+        try {
+            return record(name).ephemeral();
+        } catch (InstanceException.NotFound e) {
+            return false;
+        }
+    }
+
+    /**
+     * Deletes the ephemeral containers that have stopped (by themselves, or while the agent was down).
+     *
+     * @return the containers deleted
+     */
+    public List<String> reapEphemeral() {
+        List<String> reaped = new java.util.ArrayList<>();
+        for (String name : names()) {
+            if (busy.contains(name) || !isEphemeral(name)) {
+                continue;
+            }
+            StateProbe.Probe p = probe(name);
+            if (p != null && p.state() == dev.berth.lxc.LxcState.STOPPED) {
+                try {
+                    delete(name, true);
+                    reaped.add(name);
+                } catch (InstanceException.Conflict | InstanceException.NotFound e) {
+                    // an operation has it (a start, a delete): leave it to that
+                }
+            }
+        }
+        return reaped;
+    }
+
+    /** The managed network, or a clear error for a profile that needs one on an agent without it. */
+    private Network network() {
+        if (network == null) {
+            throw new NetworkException.Invalid("this agent has no managed network; set network.bridge in its config");
+        }
+        return network;
+    }
+
+    private void releaseNetwork(String name) {
+        if (network == null) {
+            return;
+        }
+        network.closeForwards(name);
+        if (network.addressOf(name) != null) {
+            network.release(name);
+            refreshHosts();
+        }
+    }
+
+    /** Rewrites the hosts block in every running container on the managed bridge. */
+    public void refreshHosts() {
+        if (network == null) {
+            return;
+        }
+        network.refreshHosts(n -> {
+            StateProbe.Probe p = probe(n);
+            return p == null || p.pid() == null ? -1 : p.pid();
+        }, this::idShift);
+    }
+
+    /** Where container {@code name}'s ids start on the host: its idmap's, or 0 when it is privileged. */
+    public int idShift(String name) {
+        try {
+            for (String line : Files.readAllLines(lxcpath.resolve(name).resolve("config"))) {
+                String l = line.strip();
+                if (l.startsWith("lxc.idmap") && l.contains("u 0 ")) {
+                    String[] f = l.substring(l.indexOf("u 0 ") + 4).trim().split("\\s+");
+                    return Integer.parseInt(f[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no config: treated as privileged
+        }
+        return 0;
+    }
+
+    /**
+     * After an agent start: gives back the addresses of containers deleted while it was down, opens
+     * the forwards of the containers there are, and brings every hosts block up to date.
+     *
+     * @return one line per change, for the log
+     */
+    public List<String> adoptNetwork() {
+        List<String> actions = new java.util.ArrayList<>();
+        if (network == null) {
+            return actions;
+        }
+        java.util.Set<String> existing = new java.util.HashSet<>(names());
+        for (String gone : network.releaseAllBut(existing)) {
+            actions.add("released the address of " + gone + ", deleted while the agent was down");
+        }
+        for (String name : existing) {
+            try {
+                ContainerRecord record = record(name);
+                if (!record.forwards().isEmpty()) {
+                    network.openForwards(name, record.address(), record.forwards());
+                }
+            } catch (InstanceException.NotFound e) {
+                // not Berth's
+            } catch (RuntimeException e) {
+                actions.add("cannot reopen the port forwards of " + name + ": " + e.getMessage());
+            }
+        }
+        refreshHosts();
+        return actions;
     }
 
     private static void stop(LxcContainer container, boolean force, Duration timeout) {
@@ -289,7 +461,7 @@ public final class Instances {
         profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, own));
         try {
             writeRecord(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), own, record.created(),
-                    record.status()));
+                    record.status(), record.address(), record.forwards(), record.ephemeral()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the record of " + name, e);
         }
@@ -426,6 +598,9 @@ public final class Instances {
                 }
                 deleteDirectory(dir);
                 records.remove(name);
+                if (network != null) {
+                    network.release(name);
+                }
                 actions.add(status == ContainerRecord.Status.CREATING
                         ? "rolled back the interrupted launch of " + name
                         : "completed the interrupted delete of " + name);

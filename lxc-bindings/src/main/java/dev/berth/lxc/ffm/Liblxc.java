@@ -98,6 +98,21 @@ public final class Liblxc {
     public static final MethodHandle CONNECT = libc("connect", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     public static final MethodHandle SENDMSG = libc("sendmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     public static final MethodHandle RECV = libc("recv", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
+    // Pseudo-terminals for interactive commands, and signals to commands.
+    public static final MethodHandle POSIX_OPENPT = libc("posix_openpt", FunctionDescriptor.of(C_INT, C_INT));
+    public static final MethodHandle GRANTPT = libc("grantpt", FunctionDescriptor.of(C_INT, C_INT));
+    public static final MethodHandle UNLOCKPT = libc("unlockpt", FunctionDescriptor.of(C_INT, C_INT));
+    public static final MethodHandle PTSNAME_R = libc("ptsname_r", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_LONG));
+    public static final MethodHandle OPEN = LINKER.downcallHandle(LIBC.findOrThrow("open"),
+            FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
+    /** {@code ioctl(fd, request, void *arg)}. */
+    public static final MethodHandle IOCTL_PTR = LINKER.downcallHandle(LIBC.findOrThrow("ioctl"),
+            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), Linker.Option.firstVariadicArg(2));
+    public static final MethodHandle KILL = libc("kill", FunctionDescriptor.of(C_INT, C_INT, C_INT));
+
+    public static final int O_RDWR = 2;
+    public static final int O_NOCTTY = 0400;
+    public static final long TIOCSWINSZ = 0x5414;
 
     public static final int O_CLOEXEC = 0x80000;
     public static final int AF_UNIX = 1;

@@ -19,12 +19,16 @@ public final class Models {
     public record ErrorBody(String type, int status, String error, String field) {
     }
 
-    /** {@code POST /1.0/containers}. */
-    public record ContainerCreate(String name, String image, List<String> profiles, Map<String, Object> config) {
+    /**
+     * {@code POST /1.0/containers}; an {@code ephemeral} container is deleted (its address released,
+     * its volumes kept) when it stops.
+     */
+    public record ContainerCreate(String name, String image, List<String> profiles, Map<String, Object> config, Boolean ephemeral) {
     }
 
-    /** A container as the API shows it. */
-    public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid) {
+    /** A container as the API shows it: {@code address} on its bridge, {@code forwards} as "tcp 127.0.0.1:8080 -> 80". */
+    public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid,
+                            String address, List<String> forwards, boolean ephemeral) {
     }
 
     /** {@code GET /1.0/containers/{name}/state}: live figures. */

@@ -44,8 +44,28 @@ public final class UnixHttp {
             return ws;
         }
 
-        /** The next text message (control frames are skipped), or null when the agent closed the stream. */
+        /** A message: its opcode (1 text, 2 binary) and payload. */
+        public record Frame(int opcode, byte[] payload) {
+            public String text() {
+                return new String(payload, StandardCharsets.UTF_8);
+            }
+        }
+
+        /** The next text message (other messages and control frames are skipped), or null when the agent closed the stream. */
         public String next() throws Exception {
+            while (true) {
+                Frame frame = nextFrame();
+                if (frame == null) {
+                    return null;
+                }
+                if (frame.opcode() == 0x1) {
+                    return frame.text();
+                }
+            }
+        }
+
+        /** The next text or binary message (control frames are skipped), or null when the agent closed the stream. */
+        public Frame nextFrame() throws Exception {
             while (true) {
                 int b0 = in.read();
                 if (b0 < 0) {
@@ -65,9 +85,42 @@ public final class UnixHttp {
                     closeCode = payload.length >= 2 ? (payload[0] & 0xff) << 8 | (payload[1] & 0xff) : 1005;
                     return null;
                 }
-                if (opcode == 0x1) {
-                    return new String(payload, StandardCharsets.UTF_8);
+                if (opcode == 0x1 || opcode == 0x2) {
+                    return new Frame(opcode, payload);
                 }
+            }
+        }
+
+        public void sendText(String text) throws Exception {
+            send(0x1, text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        public void sendBinary(byte[] data) throws Exception {
+            send(0x2, data);
+        }
+
+        /** One masked frame, as a client must send. */
+        private synchronized void send(int opcode, byte[] payload) throws Exception {
+            java.io.ByteArrayOutputStream frame = new java.io.ByteArrayOutputStream();
+            frame.write(0x80 | opcode);
+            if (payload.length < 126) {
+                frame.write(0x80 | payload.length);
+            } else if (payload.length < 65536) {
+                frame.write(0x80 | 126);
+                frame.write(payload.length >> 8);
+                frame.write(payload.length & 0xff);
+            } else {
+                frame.write(0x80 | 127);
+                frame.write(java.nio.ByteBuffer.allocate(8).putLong(payload.length).array());
+            }
+            byte[] mask = {0x12, 0x34, 0x56, 0x78};
+            frame.write(mask);
+            for (int i = 0; i < payload.length; i++) {
+                frame.write(payload[i] ^ mask[i & 3]);
+            }
+            ByteBuffer out = ByteBuffer.wrap(frame.toByteArray());
+            while (out.hasRemaining()) {
+                channel.write(out);
             }
         }
 

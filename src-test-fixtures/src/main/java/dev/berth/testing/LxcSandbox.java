@@ -84,6 +84,20 @@ public final class LxcSandbox implements AutoCloseable {
      * routed or NATed beyond it. Removed on {@link #close()}.
      */
     public synchronized Bridge bridge() {
+        Bridge bridge = reserveBridge();
+        String name = bridge.name();
+        String subnet = bridge.prefix();
+        check(run("ip", "link", "add", name, "type", "bridge"), "ip link add " + name);
+        check(run("ip", "addr", "add", subnet + ".1/24", "dev", name), "ip addr add");
+        check(run("ip", "link", "set", name, "up"), "ip link set up");
+        return bridge;
+    }
+
+    /**
+     * A bridge name and subnet of this test's own, for code under test to create (an agent's managed
+     * bridge); removed on {@link #close()} whoever made it.
+     */
+    public synchronized Bridge reserveBridge() {
         int n = ++bridges;
         String name = (RUN_PREFIX + "b" + n);
         // 10.231.0.0/16 is carved per run and per bridge; the probe below refuses an address already in use.
@@ -91,10 +105,7 @@ public final class LxcSandbox implements AutoCloseable {
         if (run("sh", "-c", "ip -4 addr | grep -q ' " + subnet + ".'") == 0) {
             throw new IllegalStateException("subnet " + subnet + ".0/24 is in use on this host; re-run the test");
         }
-        check(run("ip", "link", "add", name, "type", "bridge"), "ip link add " + name);
         createdBridges.add(name);
-        check(run("ip", "addr", "add", subnet + ".1/24", "dev", name), "ip addr add");
-        check(run("ip", "link", "set", name, "up"), "ip link set up");
         return new Bridge(name, subnet);
     }
 

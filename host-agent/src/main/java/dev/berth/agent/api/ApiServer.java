@@ -54,11 +54,15 @@ public final class ApiServer {
     private final Operations operations;
     private final Events events;
     private final ImageRoutes images;
+    private final ExecRoutes exec;
+    private final FileRoutes files;
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log) {
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
+        this.exec = new ExecRoutes(this, lxcpath, operations, log);
+        this.files = new FileRoutes(vertx, instances, log);
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;
@@ -70,6 +74,7 @@ public final class ApiServer {
         Router router = Router.router(vertx);
         // Image uploads stream to disk; everything else is JSON with a bounded body.
         router.post("/1.0/images").handler(images::upload);
+        router.post("/1.0/containers/:name/files").handler(files::push);
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY));
         router.get("/1.0").handler(this::info);
         router.get("/1.0/containers").handler(this::listContainers);
@@ -78,6 +83,7 @@ public final class ApiServer {
         router.patch("/1.0/containers/:name").handler(this::patchContainer);
         router.delete("/1.0/containers/:name").handler(this::deleteContainer);
         router.get("/1.0/containers/:name/state").handler(this::getState);
+        router.get("/1.0/containers/:name/files").handler(files::pull);
         router.post("/1.0/containers/:name/exec").handler(this::exec);
         router.put("/1.0/containers/:name/state").handler(this::putState);
         router.get("/1.0/profiles").handler(this::listProfiles);
@@ -97,6 +103,7 @@ public final class ApiServer {
         router.delete("/1.0/operations/:id").handler(this::cancelOperation);
         router.get("/1.0/events").handler(this::streamEvents);
         router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
+        router.get("/1.0/operations/:id/websocket").handler(exec::connect);
         router.route().last().handler(ctx -> ctx.fail(404));
         router.route().failureHandler(this::error);
         return router;
@@ -205,9 +212,24 @@ public final class ApiServer {
             throw new BadRequest("command is required: the program and its arguments, as a list", "command");
         }
         requireDefined(name);
-        LxcCommand command = new LxcCommand(request.command(), request.environment() == null ? Map.of() : request.environment(),
-                request.cwd(), request.user() == null ? -1 : request.user(), request.group() == null ? -1 : request.group(),
-                request.stdin() == null ? null : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        if (request.timeout() != null && request.timeout() <= 0) {
+            throw new BadRequest("timeout is in seconds and must be positive", "timeout");
+        }
+        boolean streamed = Boolean.TRUE.equals(request.stream()) || Boolean.TRUE.equals(request.interactive());
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        if (Boolean.TRUE.equals(request.interactive())) {
+            env.put("TERM", "xterm-256color");
+        }
+        if (request.environment() != null) {
+            env.putAll(request.environment());
+        }
+        LxcCommand command = new LxcCommand(request.command(), env, request.cwd(), request.user() == null ? -1 : request.user(),
+                request.group() == null ? -1 : request.group(), null);
+        if (streamed) {
+            exec.streamed(ctx, name, request, command);
+            return;
+        }
+        byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         // Not exclusive: a command inside must not hold up a stop of the same container.
         accepted(ctx, operations.submit(new Operations.Work("Running " + request.command().getFirst() + " in " + name, name, null,
                 false, false, () -> {
@@ -220,16 +242,66 @@ public final class ApiServer {
                 }
                 BoundedOutput out = new BoundedOutput(EXEC_OUTPUT_LIMIT);
                 BoundedOutput err = new BoundedOutput(EXEC_OUTPUT_LIMIT);
-                int exitCode = c.run(command, out, err);
+                Collected collected = collect(c, command, stdin, out, err, request.timeout());
                 Map<String, Object> result = new java.util.LinkedHashMap<>();
-                result.put("exitCode", exitCode);
+                result.put("exitCode", collected.exitCode());
                 result.put("stdout", out.text());
                 result.put("stderr", err.text());
                 result.put("truncated", out.dropped() + err.dropped() > 0);
+                result.put("timedOut", collected.timedOut());
                 return result;
             }
         })));
     }
+
+    private record Collected(int exitCode, boolean timedOut) {
+    }
+
+    private static final java.util.concurrent.ExecutorService COLLECTORS = java.util.concurrent.Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon().name("berth-exec-collect-", 0).factory());
+
+    /** Runs a command with its output kept in {@code out}/{@code err}; killed after {@code timeout} seconds if given. */
+    private static Collected collect(LxcContainer c, LxcCommand command, byte[] stdin, java.io.OutputStream out,
+                                     java.io.OutputStream err, Integer timeout) throws Exception {
+        try (dev.berth.lxc.LxcProcess process = c.spawn(command, false)) {
+            var feed = COLLECTORS.submit(() -> {
+                try (var in = process.stdin()) {
+                    in.write(stdin);
+                } catch (java.io.IOException e) {
+                    // it stopped reading
+                }
+                process.closeStdin();
+                return null;
+            });
+            var outPump = COLLECTORS.submit(() -> process.stdout().transferTo(out));
+            var errPump = COLLECTORS.submit(() -> process.stderr().transferTo(err));
+            java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ScheduledFuture<?> killer = timeout == null ? null
+                    : KILLER.schedule(() -> {
+                        timedOut.set(true);
+                        process.signal(9);
+                    }, timeout, TimeUnit.SECONDS);
+            try {
+                int exitCode = process.waitFor();
+                feed.get();
+                for (var pump : List.of(outPump, errPump)) {
+                    try {
+                        pump.get(2, TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        // a background process holds the output open; what came so far is kept
+                    }
+                }
+                return new Collected(exitCode, timedOut.get());
+            } finally {
+                if (killer != null) {
+                    killer.cancel(false);
+                }
+            }
+        }
+    }
+
+    private static final java.util.concurrent.ScheduledExecutorService KILLER = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("berth-exec-timeout").factory());
 
     /** Keeps the first {@code limit} bytes written and counts the rest. */
     static final class BoundedOutput extends java.io.OutputStream {

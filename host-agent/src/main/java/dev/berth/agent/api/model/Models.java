@@ -46,12 +46,15 @@ public final class Models {
 
     /**
      * {@code POST /1.0/containers/{name}/exec}: run a command inside, as {@code user}/{@code group}
-     * (ids inside the container, root by default) in {@code cwd}, with {@code environment} and
-     * {@code stdin}. The operation's metadata holds the exit code and the output (up to 1 MiB of each
-     * stream; {@code truncated} says if more was dropped).
+     * (ids inside the container, root by default) in {@code cwd}, with {@code environment}, killed
+     * after {@code timeout} seconds if given. By default the output is collected into the operation's
+     * metadata (exit code, and up to 1 MiB of each stream; {@code truncated} says if more was
+     * dropped), with {@code stdin} as its input. With {@code stream} or {@code interactive} (a
+     * pseudo-terminal of {@code width} x {@code height}) the operation names a WebSocket that carries
+     * the streams both ways instead.
      */
     public record ExecRequest(List<String> command, Map<String, String> environment, String cwd, Integer user, Integer group,
-                              String stdin) {
+                              String stdin, Integer timeout, Boolean stream, Boolean interactive, Integer width, Integer height) {
     }
 
     /** {@code POST /1.0/profiles} and {@code PUT /1.0/profiles/{name}}: the profile's YAML. */

@@ -1,0 +1,247 @@
+package dev.berth.agent.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.agent.api.model.Models;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Operations;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcCommand;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.lxc.LxcProcess;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * {@code POST /1.0/containers/{name}/exec}. Without {@code stream} or {@code interactive} the
+ * command's output is collected into the operation (up to 1 MiB per stream). With either, the
+ * operation's metadata names a WebSocket ({@code /1.0/operations/{id}/websocket}) and the command
+ * starts once a client connects to it:
+ * <ul>
+ *   <li>agent to client: binary messages whose first byte says the stream (1 stdout, 2 stderr) and
+ *       the rest is data; at the end a text message {@code {"type":"exit","exitCode":N}}, then close;</li>
+ *   <li>client to agent: binary messages are the command's input; text messages are controls:
+ *       {@code {"type":"resize","width":W,"height":H}}, {@code {"type":"eof"}},
+ *       {@code {"type":"signal","signal":N}}.</li>
+ * </ul>
+ * Output flows only as fast as the client reads it (the command blocks on a full pipe), so output of
+ * any size passes through a bounded amount of the agent's memory. {@code interactive} runs the
+ * command on a pseudo-terminal (stdout and stderr are then one stream).
+ */
+final class ExecRoutes {
+
+    /** How long a streamed command waits for its client to connect. */
+    static final long CONNECT_TIMEOUT_MS = 30_000;
+    private static final int CHUNK = 64 * 1024;
+    private static final int WRITE_QUEUE = 512 * 1024;
+
+    private final ApiServer api;
+    private final Path lxcpath;
+    private final Operations operations;
+    private final AgentLog log;
+    private final Map<String, CompletableFuture<ServerWebSocket>> sessions = new ConcurrentHashMap<>();
+    /** Pumps block in native reads and writes: platform threads, made as needed. */
+    private static final ExecutorService PUMPS = Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon().name("berth-exec-pump-", 0).factory());
+
+    ExecRoutes(ApiServer api, Path lxcpath, Operations operations, AgentLog log) {
+        this.api = api;
+        this.lxcpath = lxcpath;
+        this.operations = operations;
+        this.log = log;
+    }
+
+    /** Starts a streamed or interactive command (the caller has checked the request and the container). */
+    void streamed(RoutingContext ctx, String name, Models.ExecRequest request, LxcCommand command) {
+        boolean tty = Boolean.TRUE.equals(request.interactive());
+        CompletableFuture<ServerWebSocket> socket = new CompletableFuture<>();
+        Operations.Op op = operations.submit(new Operations.Work(
+                (tty ? "Interactive " : "Streaming ") + request.command().getFirst() + " in " + name, name, null, false, false,
+                () -> run(name, command, tty, request, socket)));
+        String url = "/1.0/operations/" + op.id() + "/websocket";
+        sessions.put(op.id(), socket);
+        op.done().whenComplete((r, t) -> {
+            sessions.remove(op.id());
+            socket.cancel(false);
+        });
+        op.progress(Map.of("websocket", url, "interactive", tty));
+        api.accepted(ctx, op);
+    }
+
+    /** {@code GET /1.0/operations/{id}/websocket}: the one client of a streamed command. */
+    void connect(RoutingContext ctx) {
+        CompletableFuture<ServerWebSocket> session = sessions.remove(ctx.pathParam("id"));
+        if (session == null) {
+            throw new ApiServer.NotFound("no command waits for a client on operation " + ctx.pathParam("id")
+                    + " (it has one already, has ended, or was not started with stream or interactive)");
+        }
+        ctx.request().toWebSocket().onSuccess(ws -> {
+            ws.setWriteQueueMaxSize(WRITE_QUEUE);
+            ws.pause(); // input waits until the command is there to take it
+            if (!session.complete(ws)) {
+                ws.close((short) 1011, "the command is no longer waiting");
+            }
+        }).onFailure(ctx::fail);
+    }
+
+    private Map<String, Object> run(String name, LxcCommand command, boolean tty, Models.ExecRequest request,
+                                    CompletableFuture<ServerWebSocket> socket) throws Exception {
+        ServerWebSocket ws;
+        try {
+            ws = socket.get(CONNECT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new ApiServer.Conflict("no client connected to the command's WebSocket within "
+                    + CONNECT_TIMEOUT_MS / 1000 + " s; the command was not started");
+        }
+        LxcProcess process;
+        try (LxcContainer c = Lxc.open(name, lxcpath)) {
+            process = c.spawn(command, tty);
+        } catch (RuntimeException e) {
+            ws.close((short) 1011, truncate("cannot start the command: " + e.getMessage()));
+            throw e;
+        }
+        AtomicBoolean timedOut = new AtomicBoolean();
+        AtomicBoolean clientGone = new AtomicBoolean();
+        ExecutorService input = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("berth-exec-input").factory());
+        try (process) {
+            if (tty && request.width() != null && request.height() != null) {
+                process.resize(request.width(), request.height());
+            }
+            wireInput(ws, process, input, clientGone);
+            CompletableFuture<Void> out = CompletableFuture.runAsync(() -> pump(process.stdout(), 1, ws), PUMPS);
+            CompletableFuture<Void> err = tty ? CompletableFuture.completedFuture(null)
+                    : CompletableFuture.runAsync(() -> pump(process.stderr(), 2, ws), PUMPS);
+            java.util.concurrent.ScheduledFuture<?> killer = request.timeout() == null ? null
+                    : TIMER.schedule(() -> {
+                        timedOut.set(true);
+                        process.signal(9);
+                    }, request.timeout(), TimeUnit.SECONDS);
+            int exitCode;
+            try {
+                exitCode = process.waitFor();
+            } catch (RuntimeException e) {
+                ws.close((short) 1011, "lost the command");
+                throw e;
+            } finally {
+                if (killer != null) {
+                    killer.cancel(false);
+                }
+            }
+            // Output still in the pipes comes through; a background process that keeps them open does not hold the end up.
+            try {
+                CompletableFuture.allOf(out, err).get(2, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                log.debug(name + ": exec output still open after the command ended (a background process holds it)");
+            }
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("exitCode", exitCode);
+            result.put("timedOut", timedOut.get());
+            result.put("clientDisconnected", clientGone.get());
+            ws.writeTextMessage(ApiServer.JSON.writeValueAsString(Map.of("type", "exit", "exitCode", exitCode, "timedOut", timedOut.get())))
+                    .onComplete(v -> ws.close((short) 1000, "exit " + exitCode));
+            return result;
+        } finally {
+            input.shutdown();
+        }
+    }
+
+    private static final java.util.concurrent.ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("berth-exec-timeout").factory());
+
+    /**
+     * The client's messages: data goes to the command's input on a thread of its own (a command that
+     * does not read blocks that thread, not the event loop, and the socket is paused meanwhile).
+     */
+    private void wireInput(ServerWebSocket ws, LxcProcess process, ExecutorService input, AtomicBoolean clientGone) {
+        java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+        ws.binaryMessageHandler(data -> {
+            byte[] bytes = data.getBytes();
+            if (queued.addAndGet(bytes.length) > WRITE_QUEUE) {
+                ws.pause();
+            }
+            input.execute(() -> {
+                try {
+                    process.stdin().write(bytes);
+                } catch (IOException e) {
+                    // the command closed its input: what it did not read is dropped
+                } finally {
+                    if (queued.addAndGet(-bytes.length) <= WRITE_QUEUE / 2) {
+                        ws.resume();
+                    }
+                }
+            });
+        });
+        ws.textMessageHandler(text -> {
+            try {
+                JsonNode control = ApiServer.JSON.readTree(text);
+                switch (control.path("type").asText()) {
+                    case "resize" -> process.resize(control.path("width").asInt(80), control.path("height").asInt(24));
+                    case "eof" -> input.execute(() -> {
+                        try {
+                            process.closeStdin();
+                        } catch (IOException e) {
+                            // already closed
+                        }
+                    });
+                    case "signal" -> process.signal(control.path("signal").asInt(15));
+                    default -> log.debug("exec: unknown control message " + text);
+                }
+            } catch (IOException e) {
+                log.debug("exec: unreadable control message " + text);
+            }
+        });
+        ws.closeHandler(v -> {
+            if (clientGone.compareAndSet(false, true)) {
+                process.signal(1); // SIGHUP, as when a terminal goes away
+            }
+        });
+        ws.resume();
+    }
+
+    /** Copies one output stream to the socket, a chunk at a time, waiting whenever the socket's queue is full. */
+    private static void pump(InputStream in, int channel, ServerWebSocket ws) {
+        byte[] chunk = new byte[CHUNK];
+        try {
+            for (int n; (n = in.read(chunk, 0, chunk.length)) > 0; ) {
+                if (ws.isClosed()) {
+                    continue; // keep draining so that the command is not blocked on a full pipe
+                }
+                Buffer message = Buffer.buffer(n + 1).appendByte((byte) channel).appendBytes(chunk, 0, n);
+                awaitRoom(ws);
+                ws.writeBinaryMessage(message);
+            }
+        } catch (IOException e) {
+            // the pipe broke: the stream is over
+        }
+    }
+
+    private static void awaitRoom(ServerWebSocket ws) {
+        while (ws.writeQueueFull() && !ws.isClosed()) {
+            CountDownLatch drained = new CountDownLatch(1);
+            ws.drainHandler(v -> drained.countDown());
+            try {
+                drained.await(200, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static String truncate(String reason) {
+        return reason.length() > 120 ? reason.substring(0, 120) : reason;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.berth.agent.api;
+
+import dev.berth.agent.files.ContainerRoot;
+import dev.berth.agent.files.Tar;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.instance.StateProbe;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.lxc.Lxc;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Map;
+
+/**
+ * {@code /1.0/containers/{name}/files?path=P}: pull ({@code GET}) and push ({@code POST}) a file, or
+ * a directory as a tar stream, in a running container. Headers carry the metadata both ways:
+ * {@code X-Berth-Type} ({@code file} or {@code directory}), {@code X-Berth-Mode} (octal),
+ * {@code X-Berth-Uid}, {@code X-Berth-Gid} (ids inside the container). Every path is resolved inside
+ * the container's root ({@link ContainerRoot}): one that leaves it through {@code ..} or a symlink
+ * is a 403. Contents stream; nothing is held whole in memory.
+ */
+final class FileRoutes {
+
+    private final Vertx vertx;
+    private final Instances instances;
+    private final AgentLog log;
+
+    FileRoutes(Vertx vertx, Instances instances, AgentLog log) {
+        this.vertx = vertx;
+        this.instances = instances;
+        this.log = log;
+    }
+
+    void pull(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        String path = ctx.queryParams().get("path");
+        Lxc.validateName(name);
+        vertx.executeBlocking(() -> {
+            ContainerRoot root = open(name);
+            try {
+                ContainerRoot.Stat stat = root.stat(path);
+                HttpServerResponse response = ctx.response();
+                response.putHeader("X-Berth-Mode", String.format("%04o", stat.mode()))
+                        .putHeader("X-Berth-Uid", Integer.toString(stat.uid()))
+                        .putHeader("X-Berth-Gid", Integer.toString(stat.gid()));
+                if (stat.type() == Tar.Type.DIRECTORY) {
+                    response.putHeader("X-Berth-Type", "directory").putHeader("Content-Type", "application/x-tar");
+                    try (OutputStream out = BlockingStreams.output(response)) {
+                        root.archive(path, out);
+                    }
+                } else if (stat.type() == Tar.Type.FILE) {
+                    response.putHeader("X-Berth-Type", "file").putHeader("Content-Type", "application/octet-stream");
+                    try (InputStream in = root.read(path); OutputStream out = BlockingStreams.output(response)) {
+                        in.transferTo(out);
+                    }
+                } else {
+                    throw new ApiServer.BadRequest(path + " in " + name + " is neither a file nor a directory", "path");
+                }
+                return null;
+            } catch (RuntimeException e) {
+                if (ctx.response().headWritten()) {
+                    log.warn("pull of " + path + " from " + name + " broke off: " + e.getMessage());
+                    ctx.response().reset();
+                    return null;
+                }
+                throw e;
+            } finally {
+                root.close();
+            }
+        }, false).onFailure(ctx::fail);
+    }
+
+    /** Push: the body is streamed, so this runs before the router's body handler. */
+    void push(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        String path = ctx.queryParams().get("path");
+        ctx.request().pause();
+        Lxc.validateName(name);
+        String type = header(ctx, "X-Berth-Type", "file");
+        int mode = Integer.parseInt(header(ctx, "X-Berth-Mode", type.equals("directory") ? "0755" : "0644"), 8);
+        int uid = Integer.parseInt(header(ctx, "X-Berth-Uid", "0"));
+        int gid = Integer.parseInt(header(ctx, "X-Berth-Gid", "0"));
+        if (!type.equals("file") && !type.equals("directory")) {
+            throw new ApiServer.BadRequest("X-Berth-Type must be file or directory (a tar stream), not " + type, "X-Berth-Type");
+        }
+        InputStream body = BlockingStreams.input(ctx.request());
+        vertx.executeBlocking(() -> {
+            try (ContainerRoot root = open(name); body) {
+                if (type.equals("directory")) {
+                    int entries = root.extract(path, body, uid, gid);
+                    return Map.of("path", path, "type", type, "entries", entries);
+                }
+                root.write(path, body, mode, uid, gid);
+                return Map.of("path", path, "type", type);
+            } finally {
+                // A refused push still reads what the client sends, so that it gets the answer rather than a reset.
+                body.transferTo(OutputStream.nullOutputStream());
+            }
+        }, false).onSuccess(result -> ApiServer.respond(ctx, 200, result)).onFailure(ctx::fail);
+    }
+
+    private ContainerRoot open(String name) {
+        StateProbe.Probe probe = instances.probe(name);
+        if (probe == null) {
+            throw new ApiServer.NotFound("no container \"" + name + "\"");
+        }
+        if (probe.pid() == null) {
+            throw new ApiServer.Conflict("container \"" + name + "\" is " + probe.state().name().toLowerCase(java.util.Locale.ROOT)
+                    + "; files are reached through its running root: start it first");
+        }
+        return ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name));
+    }
+
+    private static String header(RoutingContext ctx, String header, String fallback) {
+        String value = ctx.request().getHeader(header);
+        if (value == null) {
+            return fallback;
+        }
+        if (!header.equals("X-Berth-Type") && !value.matches("[0-9]{1,10}")) {
+            throw new ApiServer.BadRequest(header + " must be a number, not " + value, header);
+        }
+        return value;
+    }
+}

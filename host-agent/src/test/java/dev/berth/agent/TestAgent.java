@@ -16,7 +16,7 @@ import java.util.Map;
  */
 public final class TestAgent implements AutoCloseable {
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     private final LxcSandbox sandbox;
     private final Berthd.Settings settings;

@@ -18,6 +18,8 @@ public final class UnixHttp {
         private final SocketChannel channel;
         private final java.io.DataInputStream in;
         private int closeCode = -1;
+        private final java.io.ByteArrayOutputStream fragments = new java.io.ByteArrayOutputStream();
+        private int fragmentOpcode;
 
         private WebSocket(SocketChannel channel) {
             this.channel = channel;
@@ -85,8 +87,19 @@ public final class UnixHttp {
                     closeCode = payload.length >= 2 ? (payload[0] & 0xff) << 8 | (payload[1] & 0xff) : 1005;
                     return null;
                 }
+                boolean fin = (b0 & 0x80) != 0;
                 if (opcode == 0x1 || opcode == 0x2) {
-                    return new Frame(opcode, payload);
+                    if (fin) {
+                        return new Frame(opcode, payload);
+                    }
+                    fragmentOpcode = opcode;
+                    fragments.reset();
+                    fragments.write(payload);
+                } else if (opcode == 0x0) { // a continuation of a fragmented message
+                    fragments.write(payload);
+                    if (fin) {
+                        return new Frame(fragmentOpcode, fragments.toByteArray());
+                    }
                 }
             }
         }

@@ -45,7 +45,8 @@ final class ExecRoutes {
 
     /** How long a streamed command waits for its client to connect. */
     static final long CONNECT_TIMEOUT_MS = 30_000;
-    private static final int CHUNK = 64 * 1024;
+    /** Below Vert.x's 64 KiB frame size, so that each message is one frame. */
+    private static final int CHUNK = 32 * 1024;
     private static final int WRITE_QUEUE = 512 * 1024;
 
     private final ApiServer api;

@@ -62,7 +62,7 @@ public final class ContainerRoot implements AutoCloseable {
     public Stat stat(String path) {
         int fd = resolve(path, Native.O_PATH | Native.O_CLOEXEC);
         try {
-            return statOf(proc(fd), path);
+            return statOf(proc(fd), path, false); // the descriptor's magic link is followed to what it resolved
         } finally {
             Native.close(fd);
         }
@@ -172,7 +172,7 @@ public final class ContainerRoot implements AutoCloseable {
                         continue;
                     }
                     String name = base.relativize(p).toString();
-                    Stat stat = statOf(p, path + "/" + name);
+                    Stat stat = statOf(p, path + "/" + name, true);
                     Tar.Entry entry = new Tar.Entry(name, stat.type(), stat.mode(), stat.uid(), stat.gid(), stat.size(), stat.mtime(),
                             stat.linkTarget());
                     if (stat.type() == Tar.Type.FILE) {
@@ -255,10 +255,12 @@ public final class ContainerRoot implements AutoCloseable {
         }
     }
 
-    private Stat statOf(Path p, String path) {
+    private Stat statOf(Path p, String path, boolean noFollow) {
         try {
-            Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isRegularFile,isSymbolicLink",
-                    LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> a = noFollow
+                    ? Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isRegularFile,isSymbolicLink",
+                    LinkOption.NOFOLLOW_LINKS)
+                    : Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isRegularFile,isSymbolicLink");
             Tar.Type type = (Boolean) a.get("isDirectory") ? Tar.Type.DIRECTORY : (Boolean) a.get("isRegularFile") ? Tar.Type.FILE
                     : (Boolean) a.get("isSymbolicLink") ? Tar.Type.SYMLINK : Tar.Type.OTHER;
             return new Stat(type, (Integer) a.get("mode") & 07777, unshift((Integer) a.get("uid")), unshift((Integer) a.get("gid")),

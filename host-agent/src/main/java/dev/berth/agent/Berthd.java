@@ -163,6 +163,7 @@ public final class Berthd implements AutoCloseable {
     private final AtomicReference<Vertx> vertx = new AtomicReference<>();
     private Operations operations;
     private Network network;
+    private long reaper = -1;
 
     public Berthd(Settings settings) {
         this.settings = settings;
@@ -208,10 +209,11 @@ public final class Berthd implements AutoCloseable {
             log.info("Deleted ephemeral container " + name + ", stopped while the agent was down");
         }
         // Ephemeral containers that stop by themselves (a poweroff inside) are deleted within a second.
-        v.setPeriodic(1000, id -> v.executeBlocking(instances::reapEphemeral, true).onSuccess(reaped -> reaped.forEach(
+        reaper = v.setPeriodic(1000, id -> v.executeBlocking(instances::reapEphemeral, true).onSuccess(reaped -> reaped.forEach(
                 name -> log.info("Deleted ephemeral container " + name + " on its stop"))));
         operations = new Operations(events, log);
-        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log);
+        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
+                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()));
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());
@@ -231,6 +233,7 @@ public final class Berthd implements AutoCloseable {
     public void close() throws Exception {
         Vertx v = vertx.getAndSet(null);
         if (v != null) {
+            v.cancelTimer(reaper);
             if (network != null) {
                 network.close();
             }

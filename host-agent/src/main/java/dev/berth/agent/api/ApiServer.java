@@ -15,6 +15,7 @@ import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
+import dev.berth.agent.store.Volumes;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcCommand;
 import dev.berth.lxc.LxcContainer;
@@ -56,13 +57,20 @@ public final class ApiServer {
     private final ImageRoutes images;
     private final ExecRoutes exec;
     private final FileRoutes files;
+    private final StorageRoutes storage;
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log) {
+        this(vertx, lxcpath, instances, images, profiles, operations, events, log, new Volumes(Path.of("/var/lib/berth/volumes"), lxcpath));
+    }
+
+    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
+                     Operations operations, Events events, AgentLog log, Volumes volumes) {
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
         this.exec = new ExecRoutes(this, lxcpath, operations, log);
         this.files = new FileRoutes(vertx, instances, log);
+        this.storage = new StorageRoutes(this, instances, volumes, operations);
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;
@@ -84,6 +92,14 @@ public final class ApiServer {
         router.delete("/1.0/containers/:name").handler(this::deleteContainer);
         router.get("/1.0/containers/:name/state").handler(this::getState);
         router.get("/1.0/containers/:name/files").handler(files::pull);
+        router.get("/1.0/containers/:name/snapshots").handler(storage::listSnapshots);
+        router.post("/1.0/containers/:name/snapshots").handler(storage::createSnapshot);
+        router.post("/1.0/containers/:name/snapshots/:snapshot/restore").handler(storage::restoreSnapshot);
+        router.delete("/1.0/containers/:name/snapshots/:snapshot").handler(storage::deleteSnapshot);
+        router.get("/1.0/volumes").handler(storage::listVolumes);
+        router.post("/1.0/volumes").handler(storage::createVolume);
+        router.get("/1.0/volumes/:name").handler(storage::getVolume);
+        router.delete("/1.0/volumes/:name").handler(storage::deleteVolume);
         router.post("/1.0/containers/:name/exec").handler(this::exec);
         router.put("/1.0/containers/:name/state").handler(this::putState);
         router.get("/1.0/profiles").handler(this::listProfiles);
@@ -170,12 +186,32 @@ public final class ApiServer {
         List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
         // Checked and claimed before answering, so that bad input is a 4xx and of concurrent creates of one
         // name exactly one gets 202.
+        if (request.source() != null) {
+            copyContainer(ctx, request);
+            return;
+        }
         vertx.executeBlocking(() -> {
             instances.check(profiles, request.config(), request.image());
             Instances.Reservation reservation = instances.reserve(request.name());
             return operations.submit("Creating container " + request.name(), request.name(), "container-created",
                     () -> instances.launch(reservation, profiles, request.config(), request.image(),
                             Boolean.TRUE.equals(request.ephemeral())));
+        }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
+    }
+
+    /** {@code POST /1.0/containers} with a {@code source}: a copy of a container or of one of its snapshots. */
+    private void copyContainer(RoutingContext ctx, Models.ContainerCreate request) {
+        Models.CopySource source = request.source();
+        if (source.container() == null) {
+            throw new BadRequest("source.container names the container to copy", "source.container");
+        }
+        Lxc.validateName(source.container());
+        requireDefined(source.container());
+        vertx.executeBlocking(() -> {
+            Instances.Reservation reservation = instances.reserve(request.name());
+            String from = source.container() + (source.snapshot() == null ? "" : "/" + source.snapshot());
+            return operations.submit("Copying " + from + " to " + request.name(), request.name(), "container-created",
+                    () -> instances.copy(reservation, source.container(), source.snapshot(), Boolean.TRUE.equals(request.ephemeral())));
         }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
     }
 
@@ -571,7 +607,7 @@ public final class ApiServer {
 
     static <T> T parse(RoutingContext ctx, Class<T> type) {
         try {
-            if (ctx.body() == null || ctx.body().length() == 0) {
+            if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0) {
                 throw new BadRequest("the request needs a JSON body", null);
             }
             return JSON.readValue(ctx.body().buffer().getBytes(), type);
@@ -608,12 +644,13 @@ public final class ApiServer {
         } else {
             status = switch (failure) {
                 case BadRequest _, LxcException.InvalidName _, ProfileException _, ImageException.Invalid _,
-                     NetworkException.Invalid _, FileException.Invalid _ -> 400;
+                     NetworkException.Invalid _, FileException.Invalid _, InstanceException.Invalid _, Volumes.Invalid _ -> 400;
                 case FileException.Escape _ -> 403;
                 case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
-                     ImageException.NotFound _, FileException.NotFound _ -> 404;
+                     ImageException.NotFound _, FileException.NotFound _, Volumes.NotFound _ -> 404;
                 case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
-                     LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _ -> 409;
+                     LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _,
+                     Volumes.InUse _ -> 409;
                 case PayloadTooLarge _ -> 413;
                 default -> 500;
             };

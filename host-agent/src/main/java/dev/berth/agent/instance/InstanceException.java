@@ -20,4 +20,11 @@ public abstract sealed class InstanceException extends RuntimeException {
             super(message);
         }
     }
+
+    /** A request that can never succeed as made (a bad snapshot name, a volume in the wrong place). */
+    public static final class Invalid extends InstanceException {
+        public Invalid(String message) {
+            super(message);
+        }
+    }
 }

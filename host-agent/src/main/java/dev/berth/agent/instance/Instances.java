@@ -161,6 +161,12 @@ public final class Instances {
      */
     public ContainerRecord launch(Reservation reservation, List<String> profileNames, Map<String, Object> overrides,
                                   String imageOverride, boolean ephemeral) {
+        return launch(reservation, profileNames, overrides, imageOverride, ephemeral, null);
+    }
+
+    /** @param seed a container layer to start from (moved into place), or null for the image as it is */
+    private ContainerRecord launch(Reservation reservation, List<String> profileNames, Map<String, Object> overrides,
+                                   String imageOverride, boolean ephemeral, Path seed) {
         String name = reservation.name();
         try {
             Map<String, Object> own = Overrides.expand(overrides);
@@ -212,6 +218,12 @@ public final class Instances {
                     stage("define", "defining " + name + " on image " + image.fingerprint().substring(0, 12));
                     container.createOnOverlay(image.rootfs());
                     revert.add(container::destroy);
+                    if (seed != null) {
+                        Path delta = Snapshots.delta(container.directory());
+                        Snapshots.deleteTree(delta);
+                        Files.move(seed, delta);
+                    }
+                    ensureVolumes(profile, items);
                     log.debug("Defined " + name + " on image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
                             + " (overlay), profiles " + profileNames);
                     Failpoints.hit("launch-after-define");
@@ -285,6 +297,184 @@ public final class Instances {
             throw new UncheckedIOException("cannot delete " + name, e);
         } finally {
             busy.remove(name);
+        }
+    }
+
+    /** Creates the named volumes a profile mounts that do not exist yet, owned by the container's root. */
+    private void ensureVolumes(ComposedProfile profile, List<LxcConfigItem> items) throws IOException {
+        if (profile.spec().mounts() == null) {
+            return;
+        }
+        int shift = items.stream().filter(i -> i.key().equals("lxc.idmap") && i.value().startsWith("u 0 "))
+                .map(i -> Integer.parseInt(i.value().split("\\s+")[2])).findFirst().orElse(0);
+        for (ProfileSpec.Mount mount : profile.spec().mounts()) {
+            if (mount.volume() == null) {
+                continue;
+            }
+            Path dir = host.volumesDir().resolve(mount.volume());
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                if (shift != 0) {
+                    Files.setAttribute(dir, "unix:uid", shift);
+                    Files.setAttribute(dir, "unix:gid", shift);
+                }
+                log.info("Created volume " + mount.volume() + " (first mounted by a launch)");
+            }
+        }
+    }
+
+    /** Runs {@code work} on container {@code name} with no other operation of the kind on it. */
+    private <T> T exclusive(String name, java.util.function.Supplier<T> work) {
+        Lxc.validateName(name);
+        if (!busy.add(name)) {
+            throw new InstanceException.Conflict("container \"" + name + "\" is being changed by another operation");
+        }
+        try {
+            if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
+                throw new InstanceException.NotFound("no container \"" + name + "\"");
+            }
+            return work.get();
+        } finally {
+            busy.remove(name);
+        }
+    }
+
+    /** A snapshot as the API shows it. */
+    public record SnapshotView(String name, Instant created, long bytes) {
+    }
+
+    /**
+     * Snapshots container {@code name} (frozen for the copy if it runs) as {@code snapshot}, or as
+     * snap0, snap1, ... when null.
+     */
+    public SnapshotView snapshot(String name, String snapshot) {
+        return exclusive(name, () -> {
+            Path dir = lxcpath.resolve(name);
+            String snap = snapshot;
+            if (snap == null) {
+                int n = 0;
+                while (Files.exists(dir.resolve(Snapshots.DIR).resolve("snap" + n))) {
+                    n++;
+                }
+                snap = "snap" + n;
+            }
+            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+                boolean freeze = container.state() == dev.berth.lxc.LxcState.RUNNING;
+                if (freeze) {
+                    container.freeze();
+                }
+                try {
+                    Snapshots.Info info = Snapshots.take(dir, snap);
+                    log.info("Snapshot " + snap + " of " + name + " taken (" + info.bytes() + " bytes in its layer)");
+                    return new SnapshotView(info.name(), info.created(), info.bytes());
+                } finally {
+                    if (freeze) {
+                        container.unfreeze();
+                    }
+                }
+            }
+        });
+    }
+
+    public List<SnapshotView> snapshots(String name) {
+        if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
+            throw new InstanceException.NotFound("no container \"" + name + "\"");
+        }
+        return Snapshots.list(lxcpath.resolve(name)).stream().map(i -> new SnapshotView(i.name(), i.created(), i.bytes())).toList();
+    }
+
+    /**
+     * Restores snapshot {@code snapshot} over container {@code name}: a running container is stopped,
+     * restored and started again. If the restore fails, the container keeps its content and is
+     * started again if it was running.
+     */
+    public void restore(String name, String snapshot) {
+        exclusive(name, () -> {
+            if (!Files.isDirectory(Snapshots.dir(lxcpath.resolve(name), snapshot))) {
+                throw new InstanceException.NotFound("no snapshot " + snapshot + " of " + name);
+            }
+            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+                boolean wasRunning = container.isRunning();
+                stop(container, false, STOP_GRACE);
+                try {
+                    Snapshots.restore(lxcpath.resolve(name), snapshot);
+                } finally {
+                    probe.forget(name);
+                    if (wasRunning) {
+                        try (LxcContainer fresh = Lxc.open(name, lxcpath)) {
+                            fresh.start();
+                        }
+                    }
+                }
+            }
+            if (network != null && network.addressOf(name) != null) {
+                refreshHosts();
+            }
+            log.info("Restored " + name + " to snapshot " + snapshot);
+            return null;
+        });
+    }
+
+    public void deleteSnapshot(String name, String snapshot) {
+        exclusive(name, () -> {
+            Snapshots.delete(lxcpath.resolve(name), snapshot);
+            return null;
+        });
+    }
+
+    /**
+     * Makes container {@code reservation} a copy of {@code source} (or of its snapshot
+     * {@code snapshot}): the same profiles, overrides and image, its own layer copied, a new address.
+     */
+    public ContainerRecord copy(Reservation reservation, String source, String snapshot, boolean ephemeral) {
+        ContainerRecord from;
+        try {
+            from = record(source);
+        } catch (InstanceException.NotFound e) {
+            busy.remove(reservation.name());
+            throw e;
+        }
+        Path seed = lxcpath.resolve(reservation.name() + ".copy-" + Long.toHexString(System.nanoTime()));
+        try {
+            if (snapshot != null) {
+                Path snap = Snapshots.dir(lxcpath.resolve(source), snapshot);
+                if (!Files.isDirectory(snap)) {
+                    throw new InstanceException.NotFound("no snapshot " + snapshot + " of " + source);
+                }
+                Snapshots.copyTree(snap.resolve("delta"), seed);
+            } else {
+                exclusive(source, () -> {
+                    try (LxcContainer container = Lxc.open(source, lxcpath)) {
+                        boolean freeze = container.state() == dev.berth.lxc.LxcState.RUNNING;
+                        if (freeze) {
+                            container.freeze();
+                        }
+                        try {
+                            Snapshots.copyTree(Snapshots.delta(lxcpath.resolve(source)), seed);
+                        } finally {
+                            if (freeze) {
+                                container.unfreeze();
+                            }
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot copy " + source + "'s layer: " + e.getMessage(), e);
+                    }
+                    return null;
+                });
+            }
+            return launch(reservation, from.profiles(), from.overrides(), from.imageFingerprint(), ephemeral, seed);
+        } catch (IOException e) {
+            busy.remove(reservation.name());
+            throw new UncheckedIOException("cannot copy " + source + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            busy.remove(reservation.name());
+            throw e;
+        } finally {
+            try {
+                Snapshots.deleteTree(seed);
+            } catch (IOException e) {
+                log.warn("cannot remove the copy's staging directory " + seed + ": " + e.getMessage());
+            }
         }
     }
 

@@ -20,10 +20,15 @@ public final class Models {
     }
 
     /**
-     * {@code POST /1.0/containers}; an {@code ephemeral} container is deleted (its address released,
+     * {@code POST /1.0/containers} (with a {@code source}: a copy); an {@code ephemeral} container is deleted (its address released,
      * its volumes kept) when it stops.
      */
-    public record ContainerCreate(String name, String image, List<String> profiles, Map<String, Object> config, Boolean ephemeral) {
+    public record ContainerCreate(String name, String image, List<String> profiles, Map<String, Object> config, Boolean ephemeral,
+                                  CopySource source) {
+    }
+
+    /** What a copy is made from: a container, or one of its snapshots. */
+    public record CopySource(String container, String snapshot) {
     }
 
     /** A container as the API shows it: {@code address} on its bridge, {@code forwards} as "tcp 127.0.0.1:8080 -> 80". */

@@ -1,0 +1,92 @@
+package dev.berth.agent.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.Operations;
+import dev.berth.agent.store.Volumes;
+import dev.berth.lxc.Lxc;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Map;
+
+/**
+ * Snapshots ({@code /1.0/containers/{name}/snapshots}: list, create, restore, delete; the changes
+ * are operations serialised with the container's others) and volumes ({@code /1.0/volumes}: list
+ * with their users, create, get, delete; deleting one in use is a 409).
+ */
+final class StorageRoutes {
+
+    private final ApiServer api;
+    private final Instances instances;
+    private final Volumes volumes;
+    private final Operations operations;
+
+    StorageRoutes(ApiServer api, Instances instances, Volumes volumes, Operations operations) {
+        this.api = api;
+        this.instances = instances;
+        this.volumes = volumes;
+        this.operations = operations;
+    }
+
+    void listSnapshots(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        api.blocking(ctx, () -> instances.snapshots(name), 200);
+    }
+
+    void createSnapshot(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        JsonNode body = ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0 ? ApiServer.JSON.createObjectNode() : ApiServer.parse(ctx, JsonNode.class);
+        String snapshot = body.hasNonNull("name") ? body.get("name").asText() : null;
+        api.accepted(ctx, operations.submit("Snapshotting " + name, name, "container-snapshot-created",
+                () -> {
+                    Instances.SnapshotView taken = instances.snapshot(name, snapshot);
+                    return Map.of("name", taken.name(), "created", taken.created().toString(), "bytes", taken.bytes());
+                }));
+    }
+
+    void restoreSnapshot(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        String snapshot = ctx.pathParam("snapshot");
+        Lxc.validateName(name);
+        api.accepted(ctx, operations.submit("Restoring " + name + " to snapshot " + snapshot, name, "container-restored", () -> {
+            instances.restore(name, snapshot);
+            return Map.of("restored", snapshot);
+        }));
+    }
+
+    void deleteSnapshot(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        String snapshot = ctx.pathParam("snapshot");
+        Lxc.validateName(name);
+        api.accepted(ctx, operations.submit("Deleting snapshot " + snapshot + " of " + name, name, "container-snapshot-deleted", () -> {
+            instances.deleteSnapshot(name, snapshot);
+            return null;
+        }));
+    }
+
+    void listVolumes(RoutingContext ctx) {
+        boolean full = "1".equals(ctx.queryParams().get("recursion"));
+        api.blocking(ctx, () -> full ? volumes.list() : volumes.list().stream().map(v -> "/1.0/volumes/" + v.name()).toList(), 200);
+    }
+
+    void createVolume(RoutingContext ctx) {
+        JsonNode body = ApiServer.parse(ctx, JsonNode.class);
+        if (!body.hasNonNull("name")) {
+            throw new ApiServer.BadRequest("a volume needs a name", "name");
+        }
+        api.blocking(ctx, () -> volumes.create(body.get("name").asText()), 201);
+    }
+
+    void getVolume(RoutingContext ctx) {
+        api.blocking(ctx, () -> volumes.get(ctx.pathParam("name")), 200);
+    }
+
+    void deleteVolume(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        api.blocking(ctx, () -> {
+            volumes.delete(name);
+            return Map.of("deleted", name);
+        }, 200);
+    }
+}

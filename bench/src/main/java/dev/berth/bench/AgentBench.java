@@ -38,6 +38,7 @@ public final class AgentBench {
     private final Path socket;
     private final Path images;
     private final String prefix;
+    private final String bridge;
     private AgentClient client;
     private Process agent;
     private final List<String> results = new ArrayList<>();
@@ -49,6 +50,7 @@ public final class AgentBench {
         this.socket = root.resolve("berth.sock");
         this.images = images;
         this.prefix = "ab" + Long.toString(ProcessHandle.current().pid(), 36);
+        this.bridge = prefix + "br";
     }
 
     public static void main(String[] args) throws Exception {
@@ -73,13 +75,16 @@ public final class AgentBench {
                 "lxc.autodev", "1", "lxc.pty.max", "16", "lxc.cgroup.memory.limit_in_bytes", Long.toString(64L << 20)));
         System.out.printf("berthd pid %d, liblxc containers in %s (berth) and %s (raw)%n%n", agent.pid(), berthLxcpath, rawLxcpath);
 
-        launchAndDelete(reps);
-        parallelLaunches(50, 4);
-        listAndMemory(running);
-        debian(debianReps);
+        if (System.getProperty("berth.bench.only5") == null) {
+            launchAndDelete(reps);
+            parallelLaunches(50, 4);
+            listAndMemory(running);
+            debian(debianReps);
+        }
+        execAndForward(reps);
 
         System.out.println();
-        System.out.println("== summary (targets from issue 4) ==");
+        System.out.println("== summary (targets from issues 4 and 5) ==");
         results.forEach(System.out::println);
     }
 
@@ -115,6 +120,78 @@ public final class AgentBench {
         }
         ratio("(a) launch to first command", berthLaunch, rawLaunch, 1.3, "LXD 0.30-0.39 s");
         ratio("(f) stop + delete", berthDelete, rawDelete, 2.0, "LXD 0.7 s");
+    }
+
+    // ---- issue 5: (g) exec, (h) port forward ----
+
+    private void execAndForward(int reps) throws Exception {
+        int port = 20000 + (int) (ProcessHandle.current().pid() % 20000);
+        profile("fwd", "image: busybox\nsecurity: {privileged: true, nesting: false}\nnetwork:\n  ipv4: auto\n  forwards: [{port: "
+                + port + ", target-port: 5001}]\n");
+        String b = prefix + "-x";
+        String r = prefix + "-rx";
+        launch(b, "fwd");
+        Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs");
+        Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
+
+        System.out.println("(g) exec of true: " + reps * 5 + " interleaved, 5 warm-up");
+        int n = reps * 5;
+        long[] berth = new long[n];
+        long[] raw = new long[n];
+        for (int i = -5; i < n; i++) {
+            long start = System.nanoTime();
+            exec(b, List.of("true"));
+            long bt = System.nanoTime() - start;
+            long rt = Measure.timed("lxc-attach", "-P", rawLxcpath.toString(), "-n", r, "--", "true");
+            if (i >= 0) {
+                berth[i] = bt;
+                raw[i] = rt;
+            }
+        }
+        ratio("(g) exec true (API vs lxc-attach)", berth, raw, 1.5, "lxc-attach 6.4 ms, LXD 38-46 ms");
+
+        String address = client.get("/1.0/containers/" + b).body().get("address").asText();
+        long bytes = 256L << 20;
+        System.out.println("(h) TCP throughput, " + (bytes >> 20) + " MiB per run into busybox nc at " + address
+                + ":5001, through the forward 127.0.0.1:" + port + " and directly, 3 runs each, interleaved");
+        double[] viaForward = new double[3];
+        double[] direct = new double[3];
+        for (int i = 0; i < 3; i++) {
+            viaForward[i] = sink(b, "127.0.0.1", port, bytes);
+            direct[i] = sink(b, address, 5001, bytes);
+        }
+        java.util.Arrays.sort(viaForward);
+        java.util.Arrays.sort(direct);
+        double ratio = viaForward[1] / direct[1];
+        String line = String.format(Locale.ROOT, "%-32s forward %7.0f MiB/s   direct %7.0f MiB/s   ratio %.2f   target >= 0.70: %s",
+                "(h) port-forward throughput", viaForward[1], direct[1], ratio, ratio >= 0.7 ? "MET" : "NOT MET");
+        System.out.println(line);
+        results.add(line);
+        client.run("DELETE", "/1.0/containers/" + b + "?force=true", null, OP_TIMEOUT);
+    }
+
+    /** Starts a one-connection sink in the container, sends {@code bytes} to host:port, returns MiB/s until the sink has closed. */
+    private double sink(String container, String host, int port, long bytes) throws Exception {
+        exec(container, List.of("sh", "-c", "(sleep 600 | nc -l -p 5001 >/dev/null 2>&1 &)"));
+        byte[] chunk = new byte[1 << 20];
+        for (int attempt = 0; ; attempt++) {
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(host, port), 2000);
+                long start = System.nanoTime();
+                var out = socket.getOutputStream();
+                for (long sent = 0; sent < bytes; sent += chunk.length) {
+                    out.write(chunk);
+                }
+                socket.shutdownOutput();
+                socket.getInputStream().readAllBytes(); // until the sink has read everything and closed
+                return (bytes / (double) (1 << 20)) / ((System.nanoTime() - start) / 1e9);
+            } catch (java.io.IOException e) {
+                if (attempt > 20) {
+                    throw e;
+                }
+                Thread.sleep(50); // nc not listening yet
+            }
+        }
     }
 
     // ---- (b) ----
@@ -370,7 +447,9 @@ public final class AgentBench {
     private void startAgent() throws Exception {
         Path config = root.resolve("berthd.yaml");
         Files.writeString(config, "state-dir: " + root.resolve("state") + "\nlxcpath: " + berthLxcpath + "\nsocket: " + socket
-                + "\nimages: " + images + "\nlog-level: warn\n");
+                + "\nimages: " + images + "\nlog-level: warn\n"
+                // A bridge of the benchmark's own (removed at the end), not the host's berthbr0.
+                + "network: {bridge: " + bridge + ", ipv4: 10.231.251.1/24}\n");
         Path launcher = Path.of(System.getProperty("berth.root", ".")).resolve("bin/berthd").toAbsolutePath();
         agent = new ProcessBuilder(launcher.toString(), "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(root.resolve("berthd.log").toFile()).start();
@@ -405,5 +484,6 @@ public final class AgentBench {
         Measure.cleanUp(berthLxcpath, java.util.Set.of());
         Measure.cleanUp(rawLxcpath, java.util.Set.of("bb-base", "deb-base"));
         new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).start().waitFor();
+        new ProcessBuilder("ip", "link", "del", bridge).start().waitFor();
     }
 }

@@ -71,11 +71,52 @@ public final class Berth {
             description = "Print no progress and no summary lines; errors still go to standard error.")
     boolean quiet;
 
+    /** Set by {@link #main}: standard output and error are the process's, so bytes go to them as they are. */
+    static boolean processStdio;
+
     public static void main(String[] args) {
+        processStdio = true;
         System.exit(commandLine(args).execute(args));
     }
 
-    private static final java.util.Set<String> NOUNS = java.util.Set.of("profile", "image", "operation", "op", "completion");
+    /** Where a command's output bytes go: the process's stdout, or (embedded, in tests) the command's writer. */
+    java.io.OutputStream stdoutBytes() {
+        return processStdio ? System.out : new WriterStream(out());
+    }
+
+    java.io.OutputStream stderrBytes() {
+        return processStdio ? System.err : new WriterStream(err());
+    }
+
+    /** Bytes to a writer as UTF-8 text, for commands run embedded with picocli writers. */
+    private static final class WriterStream extends java.io.OutputStream {
+        private final PrintWriter writer;
+        private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+
+        WriterStream(PrintWriter writer) {
+            this.writer = writer;
+        }
+
+        @Override
+        public void write(int b) {
+            pending.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            pending.write(b, off, len);
+        }
+
+        @Override
+        public void flush() {
+            writer.print(pending.toString(StandardCharsets.UTF_8));
+            writer.flush();
+            pending.reset();
+        }
+    }
+
+    private static final java.util.Set<String> NOUNS = java.util.Set.of("profile", "image", "operation", "op", "completion", "file",
+            "snapshot", "volume");
 
     /** Whether {@code word} names a container verb or a noun (else picocli must see all, to suggest). */
     private static boolean isCommand(CommandLine cmd, String word) {
@@ -105,7 +146,8 @@ public final class Berth {
         // (help, completion and mistakes get all of them).
         String target = target(args);
         List<Object> nouns = new ArrayList<>();
-        for (Object noun : List.of(new Profiles(), new Images(), new OperationsCommand(), new Completion())) {
+        for (Object noun : List.of(new Profiles(), new Images(), new FileCommand(), new SnapshotCommand(), new VolumeCommand(),
+                new OperationsCommand(), new Completion())) {
             Command annotation = noun.getClass().getAnnotation(Command.class);
             if (target == null || target.equals("completion") || annotation.name().equals(target)
                     || List.of(annotation.aliases()).contains(target) || !isCommand(cmd, target)) {
@@ -240,7 +282,8 @@ public final class Berth {
                @Option(names = {"-p", "--profile"}, paramLabel = "PROFILE",
                        description = "A profile to compose, in order (repeat; default: default).") List<String> profiles,
                @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
-                       description = "One of the container's own settings (repeat).") List<String> settings) {
+                       description = "One of the container's own settings (repeat).") List<String> settings,
+               @Option(names = "--ephemeral", description = "Delete the container (keeping its volumes) when it stops.") boolean ephemeral) {
         ObjectNode body = Output.JSON.createObjectNode();
         body.put("name", name);
         if (image != null) {
@@ -248,6 +291,7 @@ public final class Berth {
         }
         body.set("profiles", Output.JSON.valueToTree(profiles == null || profiles.isEmpty() ? List.of("default") : profiles));
         body.set("config", Output.JSON.valueToTree(settings(settings)));
+        body.put("ephemeral", ephemeral);
         long start = System.nanoTime();
         operate("Launching " + name, "POST", "/1.0/containers", body, Duration.ofMinutes(10));
         summary("Launched " + name + " in " + Output.elapsed(System.nanoTime() - start));
@@ -270,11 +314,11 @@ public final class Berth {
         return config;
     }
 
-    static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "image", "profiles", "pid", "created");
+    static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "address", "image", "profiles", "pid", "created");
 
     @Command(name = "list", aliases = "ls", description = "List containers.",
             footer = {"%nFilters: a word matches names containing it; KEY=VALUE matches a column exactly",
-                    "(state=running, profiles=web). Columns: " + "name, state, image, profiles, pid, created."})
+                    "(state=running, profiles=web). Columns: " + "name, state, address, image, profiles, pid, created."})
     int list(@Parameters(paramLabel = "FILTER", arity = "0..*", description = "Name substrings or column=value.") List<String> filters,
              @Option(names = {"-f", "--format"}, defaultValue = "table", paramLabel = "FORMAT",
                      description = "table, json, yaml or csv (default: ${DEFAULT-VALUE}).") Output.Format format,
@@ -308,6 +352,7 @@ public final class Berth {
             columns.add(switch (key) {
                 case "name" -> Output.Column.of("NAME", "name");
                 case "state" -> Output.Column.of("STATE", "status");
+                case "address" -> Output.Column.of("ADDRESS", "address");
                 case "image" -> new Output.Column("IMAGE", c -> shortFingerprint(c.path("image")));
                 case "profiles" -> Output.Column.of("PROFILES", "profiles");
                 case "pid" -> Output.Column.of("PID", "pid");
@@ -380,6 +425,15 @@ public final class Berth {
         out.println("Image:      " + Output.text(container.path("image")));
         out.println("Profiles:   " + Output.text(container.path("profiles")));
         out.println("Created:    " + Output.text(container.path("created")));
+        if (container.hasNonNull("address")) {
+            out.println("Address:    " + container.path("address").asText());
+        }
+        if (!container.path("forwards").isEmpty()) {
+            out.println("Forwards:   " + Output.text(container.path("forwards")));
+        }
+        if (container.path("ephemeral").asBoolean()) {
+            out.println("Ephemeral:  yes (deleted when it stops)");
+        }
         if (state.hasNonNull("pid")) {
             out.println("Init pid:   " + state.path("pid").asText());
             out.println("Memory:     " + Output.size(state.path("memoryUsage").asLong()) + " used"
@@ -483,14 +537,20 @@ public final class Berth {
         return result;
     }
 
-    @Command(name = "exec", description = "Run a command in a container; its output and exit code are passed through.",
-            footer = {"%nExample: berth exec web1 --env LANG=C -- ls -l /etc"})
+    @Command(name = "exec", description = "Run a command in a container; output streams as it comes, the exit code is passed through.",
+            footer = {"%nWith a terminal (or -t) the command runs on a pseudo-terminal inside, keys are sent as typed and the",
+                    "window size follows yours; -T turns that off. Without a terminal, -i sends standard input to the command.",
+                    "Examples:", "  berth exec web1 --env LANG=C -- ls -l /etc", "  berth exec -t web1 -- sh", "  tar c . | berth exec -i web1 -- tar x -C /srv"})
     int exec(@Parameters(index = "0", paramLabel = "NAME") String name,
              @Parameters(index = "1..*", arity = "1..*", paramLabel = "COMMAND", description = "The program and its arguments (after --).") List<String> command,
              @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "An environment variable (repeat).") List<String> env,
              @Option(names = "--cwd", paramLabel = "DIR", description = "The working directory inside (default /).") String cwd,
              @Option(names = "--user", paramLabel = "UID[:GID]", description = "Run as this user (default root).") String user,
-             @Option(names = {"-i", "--stdin"}, description = "Send standard input to the command (up to 1 MiB; without it, the command reads end-of-file).") boolean stdin) throws Exception {
+             @Option(names = {"-i", "--stdin"}, description = "Send standard input to the command (without it, the command reads end-of-file).") boolean stdin,
+             @Option(names = {"-t", "--tty"}, description = "Run on a pseudo-terminal (the default when this is a terminal).") boolean tty,
+             @Option(names = {"-T", "--no-tty"}, description = "Never a pseudo-terminal.") boolean noTty,
+             @Option(names = "--timeout", paramLabel = "SECONDS", description = "Kill the command after this long.") Integer timeout) throws Exception {
+        boolean interactive = !noTty && (tty || Terminal.interactive());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("command", command);
         Map<String, String> environment = new LinkedHashMap<>();
@@ -514,22 +574,57 @@ public final class Berth {
                 throw new Berth.UsageError("--user takes numeric UID[:GID]; got '" + user + "'");
             }
         }
-        if (stdin) {
-            byte[] input = System.in.readNBytes(1 << 20);
-            if (input.length > 0) {
-                body.put("stdin", new String(input, StandardCharsets.UTF_8));
-            }
+        if (timeout != null) {
+            body.put("timeout", timeout);
         }
-        JsonNode op = operate(null, "POST", "/1.0/containers/" + encode(name) + "/exec", body, Duration.ofHours(24));
-        JsonNode result = op.path("metadata");
-        out().print(result.path("stdout").asText());
+        if (interactive) {
+            int[] size = Terminal.size();
+            body.put("interactive", true);
+            body.put("width", size[1]);
+            body.put("height", size[0]);
+        } else {
+            body.put("stream", true);
+        }
+        JsonNode accepted = checked(client().call("POST", "/1.0/containers/" + encode(name) + "/exec", body));
+        String websocket = accepted.path("metadata").path("metadata").path("websocket").asText();
         out().flush();
-        err().print(result.path("stderr").asText());
-        if (result.path("truncated").asBoolean()) {
-            err().println("berth: output beyond 1 MiB per stream was cut off");
+        Runnable restore = interactive && Terminal.interactive() ? Terminal.raw() : () -> { };
+        try {
+            java.io.OutputStream stdout = stdoutBytes();
+            java.io.OutputStream stderr = stderrBytes();
+            try {
+                return ExecSession.run(socketPath(), websocket, interactive, interactive || stdin ? System.in : null, stdout, stderr);
+            } finally {
+                stdout.flush();
+                stderr.flush();
+            }
+        } finally {
+            restore.run();
         }
-        err().flush();
-        return result.path("exitCode").asInt();
+    }
+
+    @Command(name = "shell", description = "Open an interactive shell in a container (bash if it has one, else sh).")
+    int shell(@Parameters(paramLabel = "NAME") String name) throws Exception {
+        return exec(name, List.of("sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"),
+                null, "/root", null, false, true, false, null);
+    }
+
+    @Command(name = "copy", aliases = "cp", description = "Copy a container, or one of its snapshots, to a new container (with its own address).",
+            footer = {"%nExamples:", "  berth copy web1 web2", "  berth copy web1/before web3 --ephemeral"})
+    int copy(@Parameters(index = "0", paramLabel = "SOURCE[/SNAPSHOT]") String source,
+             @Parameters(index = "1", paramLabel = "NAME") String name,
+             @Option(names = "--ephemeral", description = "Delete the copy when it stops.") boolean ephemeral) {
+        int slash = source.indexOf('/');
+        Map<String, Object> from = new LinkedHashMap<>();
+        from.put("container", slash < 0 ? source : source.substring(0, slash));
+        if (slash >= 0) {
+            from.put("snapshot", source.substring(slash + 1));
+        }
+        long start = System.nanoTime();
+        operate("Copying " + source + " to " + name, "POST", "/1.0/containers",
+                Map.of("name", name, "source", from, "ephemeral", ephemeral), Duration.ofMinutes(30));
+        summary("Copied " + source + " to " + name + " in " + Output.elapsed(System.nanoTime() - start));
+        return 0;
     }
 
     @Command(name = "events", description = "Follow the agent's events until interrupted.",

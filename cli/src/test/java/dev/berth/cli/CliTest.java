@@ -80,7 +80,7 @@ class CliTest {
         Run table = berth("list");
         assertThat(table.out().lines().toList()).hasSize(3);
         assertThat(table.out().lines().findFirst().orElseThrow()).startsWith("NAME").contains("STATE", "IMAGE", "PROFILES");
-        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+[0-9a-f]{12}\\s+default");
+        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+-\\s+[0-9a-f]{12}\\s+default"); // no address: no managed network here
 
         JsonNode json = berth("list", "--format", "json").json();
         assertThat(json).hasSize(2);
@@ -228,5 +228,61 @@ class CliTest {
         assertThat(followed.out().lines().toList()).hasSize(2);
         assertThat(followed.out()).contains("lifecycle container-created /1.0/containers/" + web,
                 "lifecycle container-deleted /1.0/containers/" + web);
+    }
+
+    @Test
+    void filesSnapshotsCopiesVolumesAndStreamedExec(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        String web = sandbox.name("web");
+        assertThat(berth("launch", web, "-q").code()).isZero();
+
+        // Streamed exec: output of any size as it comes, stderr apart, the exit code passed through.
+        Run big = berth("exec", web, "--", "sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo done >&2; exit 4");
+        assertThat(big.code()).isEqualTo(4);
+        assertThat(big.out()).hasSize(3_000_001);
+        assertThat(big.err()).isEqualTo("done\n");
+        assertThat(berth("exec", web, "--timeout", "1", "--", "sleep", "20").code()).isEqualTo(137);
+
+        // Files both ways, with the mode kept; a directory tree with -r.
+        Path local = sandbox.scratch("local");
+        Files.writeString(local.resolve("motd"), "welcome\n");
+        Run pushed = berth("file", "push", local.resolve("motd").toString(), web + "/etc/motd", "--mode", "0640");
+        assertThat(pushed.code()).as(pushed.err()).isZero();
+        assertThat(pushed.out()).startsWith("Pushed ");
+        assertThat(berth("exec", web, "--", "stat", "-c", "%a", "/etc/motd").out()).isEqualTo("640\n");
+        assertThat(berth("file", "pull", web + "/etc/motd", "-").out()).isEqualTo("welcome\n");
+        Path tree = Files.createDirectories(local.resolve("tree/sub"));
+        Files.writeString(tree.resolve("x.txt"), "x");
+        assertThat(berth("file", "push", "-r", local.resolve("tree").toString(), web + "/srv/tree").code()).isZero();
+        Path back = local.resolve("back");
+        assertThat(berth("file", "pull", "-r", web + "/srv/tree", back.toString()).code()).isZero();
+        assertThat(back.resolve("sub/x.txt")).hasContent("x");
+        Run escape = berth("file", "pull", web + "/../etc/shadow", "-");
+        assertThat(escape.code()).isEqualTo(Berth.ERROR);
+        assertThat(escape.err()).contains("refused");
+        assertThat(berth("file", "push", local.resolve("tree").toString(), web + "/srv/t2").err()).contains("add -r");
+
+        // Snapshots, restore, a copy from a snapshot.
+        Run snap = berth("snapshot", "create", web, "first");
+        assertThat(snap.out()).startsWith("Snapshot first of " + web + " taken in ");
+        berth("exec", web, "--", "rm", "/etc/motd");
+        assertThat(berth("snapshot", "list", web).out()).contains("NAME", "first");
+        assertThat(berth("snapshot", "restore", web, "first").out()).startsWith("Restored " + web + " to first");
+        assertThat(berth("file", "pull", web + "/etc/motd", "-").out()).isEqualTo("welcome\n");
+        String copy = sandbox.name("copy");
+        assertThat(berth("copy", web + "/first", copy, "--ephemeral").out()).startsWith("Copied ");
+        assertThat(berth("info", copy).out()).contains("Ephemeral:  yes");
+        assertThat(berth("file", "pull", copy + "/etc/motd", "-").out()).isEqualTo("welcome\n");
+        assertThat(berth("stop", copy, "--force").code()).isZero();
+        assertThat(berth("info", copy).code()).as("an ephemeral copy is gone once stopped").isEqualTo(Berth.NOT_FOUND);
+        assertThat(berth("snapshot", "restore", web, "nope").code()).isEqualTo(Berth.FAILED);
+        assertThat(berth("snapshot", "delete", web, "first").code()).isZero();
+
+        // Volumes.
+        assertThat(berth("volume", "create", "cache").out()).isEqualTo("Created volume cache\n");
+        assertThat(berth("volume", "list", "--format", "json").json().get(0).get("name").asText()).isEqualTo("cache");
+        assertThat(berth("volume", "create", "cache").code()).isEqualTo(Berth.CONFLICT);
+        assertThat(berth("volume", "delete", "cache").code()).isZero();
+        assertThat(berth("delete", "--force", web).code()).isZero();
     }
 }

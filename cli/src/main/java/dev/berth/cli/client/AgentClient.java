@@ -108,6 +108,98 @@ public final class AgentClient {
         }
     }
 
+    /**
+     * Sends {@code body} as a chunked request body of unknown length (a tar stream being made) with
+     * extra {@code headers}.
+     */
+    public Response upload(String path, java.util.Map<String, String> headers, java.io.InputStream body) {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            java.io.OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
+            StringBuilder head = new StringBuilder("POST " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
+                    + "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n");
+            headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+            out.write(head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8));
+            byte[] buffer = new byte[64 * 1024];
+            for (int n; (n = body.read(buffer)) > 0; ) {
+                out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(buffer, 0, n);
+                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return parse(readAll(channel));
+        } catch (IOException e) {
+            throw new AgentException("cannot send to berthd on " + socket + " (" + e.getMessage()
+                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+        }
+    }
+
+    /**
+     * A GET whose body is streamed to {@code sink} (a file's content, a tar stream) rather than read as
+     * JSON; returns the response headers, lower-cased. A 4xx/5xx is the agent's error as an exception.
+     */
+    public java.util.Map<String, String> download(String path, java.io.OutputStream sink) {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            channel.write(ByteBuffer.wrap(("GET " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)));
+            java.io.InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(channel), 64 * 1024);
+            String status = line(in);
+            java.util.Map<String, String> headers = new java.util.HashMap<>();
+            for (String h; !(h = line(in)).isEmpty(); ) {
+                int colon = h.indexOf(':');
+                headers.put(h.substring(0, colon).strip().toLowerCase(Locale.ROOT), h.substring(colon + 1).strip());
+            }
+            int code = Integer.parseInt(status.substring(9, 12));
+            boolean chunked = "chunked".equalsIgnoreCase(headers.get("transfer-encoding"));
+            java.io.OutputStream target = code >= 400 ? new ByteArrayOutputStream() : sink;
+            if (chunked) {
+                for (int size; (size = Integer.parseInt(line(in).split(";")[0].strip(), 16)) > 0; ) {
+                    byte[] chunk = in.readNBytes(size);
+                    target.write(chunk);
+                    line(in);
+                }
+            } else if (headers.containsKey("content-length")) {
+                long left = Long.parseLong(headers.get("content-length"));
+                byte[] buffer = new byte[64 * 1024];
+                while (left > 0) {
+                    int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                    if (n < 0) {
+                        throw new IOException("the answer ended early");
+                    }
+                    target.write(buffer, 0, n);
+                    left -= n;
+                }
+            } else {
+                in.transferTo(target);
+            }
+            if (code >= 400) {
+                byte[] error = ((ByteArrayOutputStream) target).toByteArray();
+                JsonNode body = error.length == 0 ? JSON.nullNode() : JSON.readTree(error);
+                throw new AgentException(body.path("error").asText("HTTP " + code), code);
+            }
+            sink.flush();
+            return headers;
+        } catch (IOException e) {
+            throw new AgentException("cannot reach berthd on " + socket + " (" + e.getMessage()
+                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+        }
+    }
+
+    private static String line(java.io.InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c; (c = in.read()) != '\n'; ) {
+            if (c < 0) {
+                throw new IOException("the answer ended early");
+            }
+            if (c != '\r') {
+                line.append((char) c);
+            }
+        }
+        return line.toString();
+    }
+
     /** Waits for an operation to finish and returns it; {@code timeout} bounds the whole wait. */
     public JsonNode await(String operation, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -20,7 +20,10 @@ final class Terminal {
     static int[] size() {
         try {
             String[] parts = stty("size").strip().split("\\s+");
-            return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+            int rows = Integer.parseInt(parts[0]);
+            int columns = Integer.parseInt(parts[1]);
+            return rows > 0 && columns > 0 ? new int[] {rows, columns} : new int[] {24, 80}; // 0 0: a terminal nobody sized
+
         } catch (RuntimeException | IOException e) {
             return new int[] {24, 80};
         }

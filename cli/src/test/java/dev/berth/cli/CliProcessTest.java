@@ -155,4 +155,61 @@ class CliProcessTest {
         assertThat(result.code()).as(result.err()).isZero();
         return result.out().lines().filter(l -> !l.isBlank()).toList();
     }
+
+    /**
+     * {@code berth exec -t} as a person uses it: berth runs on a terminal of its own (util-linux
+     * {@code script} gives it one), keys are typed into that terminal, the remote shell answers.
+     */
+    @Test
+    void execOnATerminalDrivesAnInteractiveShell(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        String name = sandbox.name("tty");
+        assertThat(berth(Map.of(), "launch", name, "-q").code()).isZero();
+        String line = String.join(" ", javaBerth()) + " --socket " + socket + " exec " + name + " --env PS1=remote-prompt\\$\\  -- sh";
+        Process session = new ProcessBuilder("script", "-qfec", line, "/dev/null").redirectErrorStream(true).start();
+        StringBuilder screen = new StringBuilder();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                var in = session.getInputStream();
+                byte[] buffer = new byte[4096];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    synchronized (screen) {
+                        screen.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                }
+            } catch (java.io.IOException ignored) {
+                // the session ended
+            }
+        });
+        var keys = session.getOutputStream();
+        awaitScreen(screen, "remote-prompt$ ", session);
+        keys.write("echo $((6 * 7)); [ -t 0 ] && echo on-a-terminal; stty size\n".getBytes());
+        keys.flush();
+        awaitScreen(screen, "on-a-terminal", session);
+        keys.write("exit 3\n".getBytes());
+        keys.flush();
+        assertThat(session.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        reader.join(5000);
+        assertThat(session.exitValue()).as(screen.toString()).isEqualTo(3);
+        assertThat(screen.toString()).contains("42").contains("24 80"); // script's terminal has no size: the default
+        assertThat(berth(Map.of(), "delete", "--force", name).code()).isZero();
+    }
+
+    private static void awaitScreen(StringBuilder screen, String wanted, Process session) throws Exception {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            synchronized (screen) {
+                if (screen.indexOf(wanted) >= 0) {
+                    return;
+                }
+            }
+            if (!session.isAlive()) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        synchronized (screen) {
+            throw new AssertionError("never saw \"" + wanted + "\" on the terminal; it showed:\n" + screen);
+        }
+    }
 }

@@ -74,7 +74,7 @@ class CliTest {
 
         Run launched = berth("launch", web, "--set", "limits.memory=64MiB");
         assertThat(launched.code()).as(launched.err()).isZero();
-        assertThat(launched.out()).matches("Launched " + web + " in \\d+ ms\\R");
+        assertThat(launched.out()).matches("Launched " + web + " in \\d+( ms|\\.\\d+ s)\\R");
         assertThat(berth("launch", db, "-q", "-p", "default").out()).isEmpty();
 
         Run table = berth("list");
@@ -199,7 +199,7 @@ class CliTest {
         startAgent(sandbox);
         Run built = berth("image", "build", "busybox", "--alias", "tiny");
         assertThat(built.code()).as(built.err()).isZero();
-        assertThat(built.out()).matches("Built image [0-9a-f]{12} busybox,tiny in \\d+ ms\\R");
+        assertThat(built.out()).matches("Built image [0-9a-f]{12} busybox,tiny in \\d+( ms|\\.\\d+ s)\\R");
         assertThat(berth("image", "list").out()).containsPattern("[0-9a-f]{12}\\s+busybox,tiny\\s+\\d");
         assertThat(berth("image", "alias", "add", "small", "tiny").code()).isZero();
         assertThat(berth("image", "alias", "list", "--format", "csv").out()).contains("small,", "tiny,");

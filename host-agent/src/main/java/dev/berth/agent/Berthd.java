@@ -164,6 +164,7 @@ public final class Berthd implements AutoCloseable {
     private Operations operations;
     private Network network;
     private long reaper = -1;
+    private long snapshotter = -1;
 
     public Berthd(Settings settings) {
         this.settings = settings;
@@ -211,6 +212,8 @@ public final class Berthd implements AutoCloseable {
         // Ephemeral containers that stop by themselves (a poweroff inside) are deleted within a second.
         reaper = v.setPeriodic(1000, id -> v.executeBlocking(instances::reapEphemeral, true).onSuccess(reaped -> reaped.forEach(
                 name -> log.info("Deleted ephemeral container " + name + " on its stop"))));
+        snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(instances::scheduledSnapshots, true).onSuccess(done -> done.forEach(
+                line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log);
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
                 new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()));
@@ -234,6 +237,7 @@ public final class Berthd implements AutoCloseable {
         Vertx v = vertx.getAndSet(null);
         if (v != null) {
             v.cancelTimer(reaper);
+            v.cancelTimer(snapshotter);
             if (network != null) {
                 network.close();
             }

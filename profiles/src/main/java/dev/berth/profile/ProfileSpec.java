@@ -24,6 +24,7 @@ public record ProfileSpec(
         @Doc("Privilege and nesting.") Security security,
         @Doc("The container's network: bridge, address and port forwards.") Network network,
         @Doc("Persistent volumes and host paths mounted into the container.") List<Mount> mounts,
+        @Doc("Automatic snapshots of the container: how often, and how long each is kept.") AutoSnapshots snapshots,
         @Doc("Environment variables of the container's init.") Map<String, String> environment,
         @Doc("Free-form labels for selection and discovery.") Map<String, String> labels,
         @Doc("The one application (OCI) container inside.") App app,
@@ -113,6 +114,12 @@ public record ProfileSpec(
                 checks.fail(field, "'" + value + "' must be an absolute path without '..' or '.' parts", "for example /var/lib/data");
             }
         }
+    }
+
+    @Doc("Automatic snapshots, named auto-<time>; snapshots taken by hand are never expired.")
+    public record AutoSnapshots(
+            @Required @Doc("Time between snapshots (30m, 24h).") Interval schedule,
+            @Doc("How long an automatic snapshot is kept (default: until the container is deleted).") Interval expiry) {
     }
 
     @Doc("The application container.")

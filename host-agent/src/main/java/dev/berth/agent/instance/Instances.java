@@ -53,6 +53,11 @@ public final class Instances {
     private final Map<String, ContainerRecord> records = new ConcurrentHashMap<>();
     private final StateProbe probe;
     private final AgentLog log;
+    /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
+    private final Map<String, java.util.Optional<ProfileSpec.AutoSnapshots>> schedules = new ConcurrentHashMap<>();
+    private static final java.time.format.DateTimeFormatter AUTO_NAME = java.time.format.DateTimeFormatter
+            .ofPattern("'auto-'yyyyMMdd'T'HHmmss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
+
     /** The managed network, or null for an agent without one (containers then have only what their profiles name). */
     private final Network network;
 
@@ -292,6 +297,7 @@ public final class Instances {
             container.destroy();
             deleteDirectory(container.directory());
             records.remove(name);
+            schedules.remove(name);
             releaseNetwork(name);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + name, e);
@@ -336,6 +342,56 @@ public final class Instances {
             return work.get();
         } finally {
             busy.remove(name);
+        }
+    }
+
+    /**
+     * Takes the automatic snapshots that are due (profile {@code snapshots.schedule}) and deletes those
+     * past their {@code expiry}. Snapshots taken by hand are never expired.
+     *
+     * @return one line per snapshot taken or expired
+     */
+    public List<String> scheduledSnapshots() {
+        List<String> done = new java.util.ArrayList<>();
+        Instant now = Instant.now();
+        for (String name : names()) {
+            if (busy.contains(name)) {
+                continue;
+            }
+            java.util.Optional<ProfileSpec.AutoSnapshots> schedule = schedules.computeIfAbsent(name, this::autoSnapshotsOf);
+            if (schedule.isEmpty()) {
+                continue;
+            }
+            try {
+                List<SnapshotView> autos = snapshots(name).stream().filter(v -> v.name().startsWith("auto-")).toList();
+                Instant last = autos.stream().map(SnapshotView::created).max(Instant::compareTo).orElse(Instant.EPOCH);
+                if (!last.plus(schedule.get().schedule().duration()).isAfter(now)) {
+                    done.add("took " + snapshot(name, AUTO_NAME.format(now)).name() + " of " + name);
+                }
+                if (schedule.get().expiry() != null) {
+                    for (SnapshotView old : autos) {
+                        if (old.created().plus(schedule.get().expiry().duration()).isBefore(now)) {
+                            deleteSnapshot(name, old.name());
+                            done.add("expired " + old.name() + " of " + name);
+                        }
+                    }
+                }
+            } catch (InstanceException.Conflict | InstanceException.NotFound e) {
+                // busy or gone meanwhile: next round
+            } catch (RuntimeException e) {
+                log.warn("automatic snapshot of " + name + " failed: " + e.getMessage());
+            }
+        }
+        return done;
+    }
+
+    private java.util.Optional<ProfileSpec.AutoSnapshots> autoSnapshotsOf(String name) {
+        try {
+            ContainerRecord record = record(name);
+            return java.util.Optional.ofNullable(profiles.get().compose(record.profiles(),
+                    Overrides.toNode("config of " + name, record.overrides())).spec().snapshots());
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty(); // not Berth's, or its profiles no longer compose: nothing scheduled
         }
     }
 
@@ -668,6 +724,7 @@ public final class Instances {
      * once. Other changed keys are reported as pending: they apply to a container launched anew.
      */
     public Reapplied reapply(String name) {
+        schedules.remove(name);
         ContainerRecord record = record(name);
         ComposedProfile profile = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
         List<LxcConfigItem> items = LxcConfig.render(profile, host, null);

@@ -126,6 +126,29 @@ class StorageTest {
         }
     }
 
+    @Test
+    void automaticSnapshotsAreTakenOnScheduleAndExpire(LxcSandbox sandbox) throws Exception {
+        try (TestAgent agent = TestAgent.withNetwork(sandbox)) {
+            agent.profile(PROFILE.replace("name: plain", "name: kept") + "snapshots: {schedule: 1s, expiry: 3s}\n");
+            String name = sandbox.name("auto");
+            agent.launch(name, "kept");
+            agent.succeed("POST", "/1.0/containers/" + name + "/snapshots", Map.of("name", "manual"));
+            Thread.sleep(6500);
+            JsonNode list = agent.request("GET", "/1.0/containers/" + name + "/snapshots", null).json();
+            List<String> autos = list.findValuesAsText("name").stream().filter(n -> n.startsWith("auto-")).toList();
+            assertThat(autos).as("one a second, none older than 3 s (+ a tick)").hasSizeBetween(2, 5);
+            java.time.Instant oldest = java.time.Instant.now();
+            for (JsonNode s : list) {
+                if (s.path("name").asText().startsWith("auto-")) {
+                    java.time.Instant created = java.time.Instant.parse(s.path("created").asText());
+                    oldest = created.isBefore(oldest) ? created : oldest;
+                }
+            }
+            assertThat(java.time.Duration.between(oldest, java.time.Instant.now())).isLessThan(java.time.Duration.ofMillis(5500));
+            assertThat(list.findValuesAsText("name")).as("a snapshot taken by hand is never expired").contains("manual");
+        }
+    }
+
     private static void write(TestAgent agent, String name, String path, String content) throws Exception {
         TestAgent.Reply r = agent.raw("POST", "/1.0/containers/" + name + "/files?path=" + path, Map.of(),
                 content.getBytes(java.nio.charset.StandardCharsets.UTF_8));

@@ -21,7 +21,7 @@ class ProfileErrorsTest {
                 Arguments.of("typo suggests the nearest key",
                         "name: web\nlimts:\n  memory: 1G\n",
                         "web.yaml:2:1: limts: unknown key 'limts'; allowed here: name, description, extends, image, limits,"
-                                + " autostart, security, network, mounts, environment, labels, app, puppet (did you mean 'limits'?)"),
+                                + " autostart, security, network, mounts, snapshots, environment, labels, app, puppet (did you mean 'limits'?)"),
                 Arguments.of("nested unknown key",
                         "name: web\nlimits:\n  memroy: 1G\n",
                         "web.yaml:3:3: limits.memroy: unknown key 'memroy'; allowed here: cpu, memory, pids, disk (did you mean 'memory'?)"),

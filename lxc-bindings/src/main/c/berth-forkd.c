@@ -13,14 +13,13 @@
  * Protocol: SOCK_SEQPACKET on SOCKET (created here, in a directory only root can enter). One request
  * per connection: a message of NUL-terminated fields, the first naming the operation:
  *   start  LXCPATH NAME LOGFILE
- *   attach LXCPATH NAME CWD UID GID NENV ENV... ARGV...    with stdin, stdout, stderr as SCM_RIGHTS
  *   clone  LXCPATH NAME NEWPATH NEWNAME FLAGS BDEVTYPE      (BDEVTYPE "" keeps the source's)
  *   spawn  LXCPATH NAME CWD UID GID TTY NENV ENV... ARGV...  with stdin, stdout, stderr as SCM_RIGHTS
  * spawn replies twice on its connection: "PID\n" once the command runs (or "-1\nERROR"), then
  * "STATUS\n" with its wait status when it ends. With TTY "1" the command starts a new session whose
  * controlling terminal is its stdin (a pty the caller made), as a login shell's would be.
  * The reply is one message "STATUS\nERROR": for start 0 (RUNNING), 1 (failed; ERROR lines are in
- * LOGFILE), 3 (not defined); for attach the wait status of the command, or -1; for clone 0 or 1.
+ * LOGFILE), 3 (not defined); for clone 0 or 1.
  * Clone forks too (it rewrites the new rootfs in a private mount namespace).
  * Prints "ready" on stdout once listening; exits when stdin reaches end-of-file (its parent is gone,
  * even if killed), removing its socket and the socket's directory.
@@ -81,44 +80,6 @@ static int do_start(int conn, char **f, int n)
 	reply(conn, started ? 0 : 1, started ? NULL : c->error_string);
 	lxc_container_put(c);
 	return started ? 0 : 1;
-}
-
-static int do_attach(int conn, char **f, int n, int fds[3])
-{
-	lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
-	struct lxc_container *c;
-	char **env, **argv;
-	int nenv, status;
-
-	if (n < 8 || (nenv = atoi(f[6])) < 0 || 7 + nenv >= n) {
-		reply(conn, -1, "attach takes LXCPATH NAME CWD UID GID NENV ENV... ARGV...");
-		return 2;
-	}
-	env = calloc(nenv + 1, sizeof(char *));
-	argv = calloc(n - 7 - nenv + 1, sizeof(char *));
-	if (!env || !argv) {
-		reply(conn, -1, "out of memory");
-		return 1;
-	}
-	memcpy(env, f + 7, nenv * sizeof(char *));
-	memcpy(argv, f + 7 + nenv, (n - 7 - nenv) * sizeof(char *));
-	c = lxc_container_new(f[2], f[1]);
-	if (!c) {
-		reply(conn, -1, "cannot open the container");
-		return 1;
-	}
-	options.env_policy = LXC_ATTACH_CLEAR_ENV;
-	options.extra_env_vars = env;
-	options.initial_cwd = f[3][0] ? f[3] : NULL;
-	options.uid = (uid_t)atol(f[4]);
-	options.gid = (gid_t)atol(f[5]);
-	options.stdin_fd = fds[0];
-	options.stdout_fd = fds[1];
-	options.stderr_fd = fds[2];
-	status = c->attach_run_wait(c, &options, argv[0], (const char **)argv);
-	reply(conn, status, status < 0 ? c->error_string : NULL);
-	lxc_container_put(c);
-	return 0;
 }
 
 struct spawn_payload {
@@ -243,8 +204,6 @@ static int serve(int conn)
 		fields[n++] = p;
 	if (n > 0 && strcmp(fields[0], "start") == 0)
 		return do_start(conn, fields, n);
-	if (n > 0 && strcmp(fields[0], "attach") == 0 && fds[2] >= 0)
-		return do_attach(conn, fields, n, fds);
 	if (n > 0 && strcmp(fields[0], "spawn") == 0 && fds[2] >= 0)
 		return do_spawn(conn, fields, n, fds);
 	if (n > 0 && strcmp(fields[0], "clone") == 0)

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The client of {@code berth-forkd} (src/main/c), the small process in which liblxc's forking calls
- * run: daemonized start, attach and clone. One server per JVM, started on first use, restarted if it dies,
+ * run: daemonized start, attach (spawn) and clone. One server per JVM, started on first use, restarted if it dies,
  * and gone when the JVM is (it exits when its stdin closes). Each request is one connection; the
  * server forks per request, so requests from many threads run in parallel.
  */
@@ -55,16 +55,6 @@ final class ForkServer {
     static Reply cloneTo(Path lxcpath, String name, Path newPath, String newName, int flags, String backingStore) {
         return call(List.of("clone", lxcpath.toString(), name, newPath.toString(), newName, Integer.toString(flags),
                 backingStore == null ? "" : backingStore), null);
-    }
-
-    /** Runs a command in a container with the given stdio fds; the status is the raw wait status, or -1. */
-    static Reply attach(Path lxcpath, String name, LxcCommand command, List<String> env, int[] stdio) {
-        List<String> fields = new ArrayList<>(List.of("attach", lxcpath.toString(), name,
-                command.cwd() == null ? "" : command.cwd(), Integer.toString(command.uid()),
-                Integer.toString(command.gid()), Integer.toString(env.size())));
-        fields.addAll(env);
-        fields.addAll(command.argv());
-        return call(fields, stdio);
     }
 
     private static Reply call(List<String> fields, int[] fds) {

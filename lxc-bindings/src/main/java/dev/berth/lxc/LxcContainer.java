@@ -434,34 +434,22 @@ public final class LxcContainer implements AutoCloseable {
      * @return its exit status, or 128 + the signal number when a signal killed it
      */
     public int run(LxcCommand command, OutputStream stdout, OutputStream stderr) {
-        try (Pipe in = Pipe.open(); Pipe out = Pipe.open(); Pipe err = Pipe.open(); LogMark mark = LogMark.of(logFile())) {
-            Future<?> feeder = command.stdin().length == 0 ? null : PUMPS.submit(() -> in.feed(command.stdin()));
-            if (feeder == null) {
-                in.closeWrite(); // end-of-file at once
-            }
-            Future<?> outPump = PUMPS.submit(() -> out.drainTo(stdout));
-            Future<?> errPump = PUMPS.submit(() -> err.drainTo(stderr));
-            ForkServer.Reply reply;
-            try {
-                reply = ForkServer.attach(lxcpath, name, command, environment(command),
-                        new int[] {in.readFd(), out.writeFd(), err.writeFd()});
-            } finally {
-                // The command's copies of the write ends are gone with it; ours go now so the pumps see EOF,
-                // and so does our read end of stdin, so that input the command never read cannot block.
-                out.closeWrite();
-                err.closeWrite();
-                in.closeRead();
-            }
+        try (LxcProcess process = spawn(command, false)) {
+            Future<?> feeder = PUMPS.submit(() -> {
+                try {
+                    process.stdin().write(command.stdin());
+                } catch (IOException e) {
+                    // the command closed its input early: what it did not read is dropped
+                }
+                process.closeStdin();
+                return null;
+            });
+            Future<?> outPump = PUMPS.submit(() -> process.stdout().transferTo(stdout));
+            Future<?> errPump = PUMPS.submit(() -> process.stderr().transferTo(stderr));
             outPump.get();
             errPump.get();
-            if (feeder != null) {
-                feeder.get();
-            }
-            if (reply.status() < 0) {
-                requireRunningOrFrozen("run a command in"); // the usual reason, said plainly
-                throw new LxcException.OperationFailed(name, "run " + command.argv(), mark.errors(reply.error()));
-            }
-            return decodeWaitStatus(reply.status());
+            feeder.get();
+            return process.waitFor();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LxcException.OperationFailed(name, "run " + command.argv() + " (interrupted)", List.of());

@@ -3,7 +3,6 @@ package dev.berth.lxc;
 import dev.berth.lxc.ffm.Layouts;
 import dev.berth.lxc.ffm.Liblxc;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,8 +12,6 @@ import java.lang.foreign.MemorySegment;
  * at most once.
  */
 final class Pipe implements AutoCloseable {
-
-    private static final int BUFFER = 64 * 1024;
 
     private int readFd;
     private int writeFd;
@@ -65,50 +62,6 @@ final class Pipe implements AutoCloseable {
 
     void closeWrite() {
         writeFd = closeFd(writeFd);
-    }
-
-    /** Copies everything from the read end to {@code sink} until end-of-file. */
-    void drainTo(OutputStream sink) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(BUFFER);
-            byte[] chunk = new byte[BUFFER];
-            while (true) {
-                long n = (long) Liblxc.READ.invokeExact(readFd, buffer, (long) BUFFER);
-                if (n == 0) {
-                    return;
-                }
-                if (n < 0) {
-                    // EINTR is the only retryable error on a blocking pipe; anything else ends the stream.
-                    continue;
-                }
-                MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) n);
-                sink.write(chunk, 0, (int) n);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        }
-    }
-
-    /** Writes all of {@code data} to the write end, then closes it so the reader sees end-of-file. */
-    void feed(byte[] data) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(Math.max(1, data.length));
-            MemorySegment.copy(data, 0, buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
-            long offset = 0;
-            while (offset < data.length) {
-                long n = (long) Liblxc.WRITE.invokeExact(writeFd, buffer.asSlice(offset), data.length - offset);
-                if (n <= 0) {
-                    break; // the command closed its stdin early (EPIPE): what it did not read is dropped
-                }
-                offset += n;
-            }
-        } catch (Throwable t) {
-            throw Liblxc.rethrow(t);
-        } finally {
-            closeWrite();
-        }
     }
 
     @Override

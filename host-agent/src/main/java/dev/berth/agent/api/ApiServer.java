@@ -237,9 +237,6 @@ public final class ApiServer {
         }
     }
 
-    /** Output kept per stream of an exec; the rest is counted and dropped. */
-    static final int EXEC_OUTPUT_LIMIT = 1 << 20;
-
     private void exec(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         Lxc.validateName(name);
@@ -265,109 +262,7 @@ public final class ApiServer {
             exec.streamed(ctx, name, request, command);
             return;
         }
-        byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        // Not exclusive: a command inside must not hold up a stop of the same container.
-        accepted(ctx, operations.submit(new Operations.Work("Running " + request.command().getFirst() + " in " + name, name, null,
-                false, false, () -> {
-            try (LxcContainer c = Lxc.open(name, lxcpath)) {
-                if (!c.isDefined()) {
-                    throw new NotFound("no container \"" + name + "\"");
-                }
-                if (!c.isRunning()) {
-                    throw new Conflict("container \"" + name + "\" is not running; start it first");
-                }
-                BoundedOutput out = new BoundedOutput(EXEC_OUTPUT_LIMIT);
-                BoundedOutput err = new BoundedOutput(EXEC_OUTPUT_LIMIT);
-                Collected collected = collect(c, command, stdin, out, err, request.timeout());
-                Map<String, Object> result = new java.util.LinkedHashMap<>();
-                result.put("exitCode", collected.exitCode());
-                result.put("stdout", out.text());
-                result.put("stderr", err.text());
-                result.put("truncated", out.dropped() + err.dropped() > 0);
-                result.put("timedOut", collected.timedOut());
-                return result;
-            }
-        })));
-    }
-
-    private record Collected(int exitCode, boolean timedOut) {
-    }
-
-    private static final java.util.concurrent.ExecutorService COLLECTORS = java.util.concurrent.Executors.newCachedThreadPool(
-            Thread.ofPlatform().daemon().name("berth-exec-collect-", 0).factory());
-
-    /** Runs a command with its output kept in {@code out}/{@code err}; killed after {@code timeout} seconds if given. */
-    private static Collected collect(LxcContainer c, LxcCommand command, byte[] stdin, java.io.OutputStream out,
-                                     java.io.OutputStream err, Integer timeout) throws Exception {
-        try (dev.berth.lxc.LxcProcess process = c.spawn(command, false)) {
-            var feed = COLLECTORS.submit(() -> {
-                try (var in = process.stdin()) {
-                    in.write(stdin);
-                } catch (java.io.IOException e) {
-                    // it stopped reading
-                }
-                process.closeStdin();
-                return null;
-            });
-            var outPump = COLLECTORS.submit(() -> process.stdout().transferTo(out));
-            var errPump = COLLECTORS.submit(() -> process.stderr().transferTo(err));
-            java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
-            java.util.concurrent.ScheduledFuture<?> killer = timeout == null ? null
-                    : KILLER.schedule(() -> {
-                        timedOut.set(true);
-                        process.signal(9);
-                    }, timeout, TimeUnit.SECONDS);
-            try {
-                int exitCode = process.waitFor();
-                feed.get();
-                for (var pump : List.of(outPump, errPump)) {
-                    try {
-                        pump.get(2, TimeUnit.SECONDS);
-                    } catch (java.util.concurrent.TimeoutException e) {
-                        // a background process holds the output open; what came so far is kept
-                    }
-                }
-                return new Collected(exitCode, timedOut.get());
-            } finally {
-                if (killer != null) {
-                    killer.cancel(false);
-                }
-            }
-        }
-    }
-
-    private static final java.util.concurrent.ScheduledExecutorService KILLER = java.util.concurrent.Executors
-            .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("berth-exec-timeout").factory());
-
-    /** Keeps the first {@code limit} bytes written and counts the rest. */
-    static final class BoundedOutput extends java.io.OutputStream {
-        private final java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
-        private final int limit;
-        private long dropped;
-
-        BoundedOutput(int limit) {
-            this.limit = limit;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            int take = Math.min(len, limit - kept.size());
-            kept.write(b, off, take);
-            dropped += len - take;
-        }
-
-        synchronized String text() {
-            return kept.toString(java.nio.charset.StandardCharsets.UTF_8);
-        }
-
-        synchronized long dropped() {
-            return dropped;
-        }
+        exec.collected(ctx, name, request, command);
     }
 
     private void getState(RoutingContext ctx) {

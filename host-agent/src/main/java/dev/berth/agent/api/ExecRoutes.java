@@ -65,6 +65,113 @@ final class ExecRoutes {
         this.log = log;
     }
 
+    /** Output kept per stream of a collected command; the rest is counted and dropped. */
+    static final int OUTPUT_LIMIT = 1 << 20;
+
+    /** Runs a command with its output collected into the operation (the default). */
+    void collected(RoutingContext ctx, String name, Models.ExecRequest request, LxcCommand command) {
+        byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        // Not exclusive: a command inside must not hold up a stop of the same container.
+        api.accepted(ctx, operations.submit(new Operations.Work("Running " + request.command().getFirst() + " in " + name, name, null,
+                false, false, () -> {
+            BoundedOutput out = new BoundedOutput(OUTPUT_LIMIT);
+            BoundedOutput err = new BoundedOutput(OUTPUT_LIMIT);
+            AtomicBoolean timedOut = new AtomicBoolean();
+            int exitCode;
+            try (LxcContainer c = Lxc.open(name, lxcpath)) {
+                if (!c.isRunning()) {
+                    throw new ApiServer.Conflict("container \"" + name + "\" is not running; start it first");
+                }
+                try (LxcProcess process = c.spawn(command, false)) {
+                    var feed = PUMPS.submit(() -> {
+                        try {
+                            process.stdin().write(stdin);
+                        } catch (IOException e) {
+                            // it stopped reading
+                        }
+                        process.closeStdin();
+                        return null;
+                    });
+                    CompletableFuture<Void> outPump = CompletableFuture.runAsync(() -> copy(process.stdout(), out), PUMPS);
+                    CompletableFuture<Void> errPump = CompletableFuture.runAsync(() -> copy(process.stderr(), err), PUMPS);
+                    exitCode = waitWithTimeout(process, request.timeout(), timedOut);
+                    feed.get();
+                    awaitOutput(name, CompletableFuture.allOf(outPump, errPump));
+                }
+            }
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("exitCode", exitCode);
+            result.put("stdout", out.text());
+            result.put("stderr", err.text());
+            result.put("truncated", out.dropped() + err.dropped() > 0);
+            result.put("timedOut", timedOut.get());
+            return result;
+        })));
+    }
+
+    private static void copy(InputStream in, java.io.OutputStream out) {
+        try {
+            in.transferTo(out);
+        } catch (IOException e) {
+            // the pipe broke: the stream is over
+        }
+    }
+
+    /** Waits for the command; with a timeout, kills it then (and says so in {@code timedOut}). */
+    private static int waitWithTimeout(LxcProcess process, Integer timeout, AtomicBoolean timedOut) {
+        java.util.concurrent.ScheduledFuture<?> killer = timeout == null ? null : TIMER.schedule(() -> {
+            timedOut.set(true);
+            process.signal(9);
+        }, timeout, TimeUnit.SECONDS);
+        try {
+            return process.waitFor();
+        } finally {
+            if (killer != null) {
+                killer.cancel(false);
+            }
+        }
+    }
+
+    /** Output still in the pipes comes through; a background process that keeps them open does not hold the end up. */
+    private void awaitOutput(String name, CompletableFuture<?> pumps) throws Exception {
+        try {
+            pumps.get(2, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            log.debug(name + ": exec output still open after the command ended (a background process holds it)");
+        }
+    }
+
+    /** Keeps the first {@code limit} bytes written and counts the rest. */
+    static final class BoundedOutput extends java.io.OutputStream {
+        private final java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
+        private final int limit;
+        private long dropped;
+
+        BoundedOutput(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            int take = Math.min(len, limit - kept.size());
+            kept.write(b, off, take);
+            dropped += len - take;
+        }
+
+        synchronized String text() {
+            return kept.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        synchronized long dropped() {
+            return dropped;
+        }
+    }
+
     /** Starts a streamed or interactive command (the caller has checked the request and the container). */
     void streamed(RoutingContext ctx, String name, Models.ExecRequest request, LxcCommand command) {
         boolean tty = Boolean.TRUE.equals(request.interactive());
@@ -125,28 +232,14 @@ final class ExecRoutes {
             CompletableFuture<Void> out = CompletableFuture.runAsync(() -> pump(process.stdout(), 1, ws), PUMPS);
             CompletableFuture<Void> err = tty ? CompletableFuture.completedFuture(null)
                     : CompletableFuture.runAsync(() -> pump(process.stderr(), 2, ws), PUMPS);
-            java.util.concurrent.ScheduledFuture<?> killer = request.timeout() == null ? null
-                    : TIMER.schedule(() -> {
-                        timedOut.set(true);
-                        process.signal(9);
-                    }, request.timeout(), TimeUnit.SECONDS);
             int exitCode;
             try {
-                exitCode = process.waitFor();
+                exitCode = waitWithTimeout(process, request.timeout(), timedOut);
             } catch (RuntimeException e) {
                 ws.close((short) 1011, "lost the command");
                 throw e;
-            } finally {
-                if (killer != null) {
-                    killer.cancel(false);
-                }
             }
-            // Output still in the pipes comes through; a background process that keeps them open does not hold the end up.
-            try {
-                CompletableFuture.allOf(out, err).get(2, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                log.debug(name + ": exec output still open after the command ended (a background process holds it)");
-            }
+            awaitOutput(name, CompletableFuture.allOf(out, err));
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("exitCode", exitCode);
             result.put("timedOut", timedOut.get());

@@ -135,16 +135,7 @@ public final class ContainerRoot implements AutoCloseable {
             StringBuilder walked = new StringBuilder();
             for (String part : parts) {
                 walked.append('/').append(part);
-                int rc = Native.mkdirat(dir, part, mode & 07777);
-                if (rc == 0) {
-                    int made = Native.openat2(dir, part, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0, RESOLVE);
-                    check(made, walked.toString());
-                    Native.fchownat(made, "", shift(uid), shift(gid), Native.AT_EMPTY_PATH);
-                    Native.fchmod(made, mode & 07777);
-                    Native.close(made);
-                } else if (rc != -Native.EEXIST) {
-                    check(rc, walked.toString());
-                }
+                directory(dir, part, walked.toString(), mode, uid, gid, false);
                 int next = Native.openat2(dir, part, Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC, 0, RESOLVE);
                 if (next == -Native.ENOTDIR) {
                     throw new FileException.Invalid(describe(walked.toString()) + " exists and is not a directory");
@@ -219,19 +210,7 @@ public final class ContainerRoot implements AutoCloseable {
                 check(dir, path + "/" + split[0]);
                 try {
                     switch (entry.type()) {
-                        case DIRECTORY -> {
-                            int rc = Native.mkdirat(dir, split[1], entry.mode() & 07777);
-                            if (rc != 0 && rc != -Native.EEXIST) {
-                                check(rc, path + "/" + name);
-                            }
-                            int made = Native.openat2(dir, split[1], Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW
-                                    | Native.O_CLOEXEC, 0, RESOLVE);
-                            check(made, path + "/" + name);
-                            Native.fchownat(made, "", shift(entry.uid() < 0 ? uid : entry.uid()), shift(entry.gid() < 0 ? gid : entry.gid()),
-                                    Native.AT_EMPTY_PATH);
-                            Native.fchmod(made, entry.mode() & 07777);
-                            Native.close(made);
-                        }
+                        case DIRECTORY -> directory(dir, split[1], path + "/" + name, entry.mode(), entry.uid(), entry.gid(), true);
                         case FILE -> writeIn(dir, path + "/" + split[0], split[1], tar.data(), entry.mode(), entry.uid(), entry.gid());
                         case SYMLINK -> {
                             Native.unlinkat(dir, split[1], 0);
@@ -252,6 +231,24 @@ public final class ContainerRoot implements AutoCloseable {
             throw new UncheckedIOException("cannot unpack the archive into " + describe(path) + ": " + e.getMessage(), e);
         } finally {
             Native.close(target);
+        }
+    }
+
+    /**
+     * Makes directory {@code name} in {@code dir} with {@code mode} and owner; one that exists keeps
+     * its own mode and owner unless {@code always}. Never follows a symlink at {@code name}.
+     */
+    private void directory(int dir, String name, String path, int mode, int uid, int gid, boolean always) {
+        int rc = Native.mkdirat(dir, name, mode & 07777);
+        if (rc != 0 && rc != -Native.EEXIST) {
+            check(rc, path);
+        }
+        if (rc == 0 || always) {
+            int made = Native.openat2(dir, name, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0, RESOLVE);
+            check(made, path);
+            Native.fchownat(made, "", shift(uid), shift(gid), Native.AT_EMPTY_PATH);
+            Native.fchmod(made, mode & 07777);
+            Native.close(made);
         }
     }
 

@@ -395,6 +395,23 @@ public final class Instances {
         }
     }
 
+    /** Runs {@code work} with container {@code name} frozen if it runs, so that its layer holds still. */
+    private <T> T whileFrozen(String name, java.util.function.Supplier<T> work) {
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            boolean freeze = container.state() == dev.berth.lxc.LxcState.RUNNING;
+            if (freeze) {
+                container.freeze();
+            }
+            try {
+                return work.get();
+            } finally {
+                if (freeze) {
+                    container.unfreeze();
+                }
+            }
+        }
+    }
+
     /** A snapshot as the API shows it. */
     public record SnapshotView(String name, Instant created, long bytes) {
     }
@@ -414,21 +431,10 @@ public final class Instances {
                 }
                 snap = "snap" + n;
             }
-            try (LxcContainer container = Lxc.open(name, lxcpath)) {
-                boolean freeze = container.state() == dev.berth.lxc.LxcState.RUNNING;
-                if (freeze) {
-                    container.freeze();
-                }
-                try {
-                    Snapshots.Info info = Snapshots.take(dir, snap);
-                    log.info("Snapshot " + snap + " of " + name + " taken (" + info.bytes() + " bytes in its layer)");
-                    return new SnapshotView(info.name(), info.created(), info.bytes());
-                } finally {
-                    if (freeze) {
-                        container.unfreeze();
-                    }
-                }
-            }
+            String taken = snap;
+            Snapshots.Info info = whileFrozen(name, () -> Snapshots.take(dir, taken));
+            log.info("Snapshot " + snap + " of " + name + " taken (" + info.bytes() + " bytes in its layer)");
+            return new SnapshotView(info.name(), info.created(), info.bytes());
         });
     }
 
@@ -499,24 +505,14 @@ public final class Instances {
                 }
                 Snapshots.copyTree(snap.resolve("delta"), seed);
             } else {
-                exclusive(source, () -> {
-                    try (LxcContainer container = Lxc.open(source, lxcpath)) {
-                        boolean freeze = container.state() == dev.berth.lxc.LxcState.RUNNING;
-                        if (freeze) {
-                            container.freeze();
-                        }
-                        try {
-                            Snapshots.copyTree(Snapshots.delta(lxcpath.resolve(source)), seed);
-                        } finally {
-                            if (freeze) {
-                                container.unfreeze();
-                            }
-                        }
+                exclusive(source, () -> whileFrozen(source, () -> {
+                    try {
+                        Snapshots.copyTree(Snapshots.delta(lxcpath.resolve(source)), seed);
                     } catch (IOException e) {
                         throw new UncheckedIOException("cannot copy " + source + "'s layer: " + e.getMessage(), e);
                     }
                     return null;
-                });
+                }));
             }
             return launch(reservation, from.profiles(), from.overrides(), from.imageFingerprint(), ephemeral, seed);
         } catch (IOException e) {

@@ -27,7 +27,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-"$BERTH_ROOT/bin/berthd" --state-dir "$dir/state" --lxcpath "$lxcpath" --socket "$socket" >"$dir/berthd.log" 2>&1 &
+"$BERTH_ROOT/bin/berthd" --state-dir "$dir/state" --lxcpath "$lxcpath" --socket "$socket" --bridge none >"$dir/berthd.log" 2>&1 &
 agent=$!
 for _ in $(seq 1 100); do [ -S "$socket" ] && break; sleep 0.1; done
 berth version >/dev/null 2>&1 || berth version >/dev/null  # the first run also writes the CDS archive

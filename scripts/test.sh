@@ -6,6 +6,9 @@ source "$(dirname "$0")/lib.sh"
 "$BERTH_ROOT/scripts/setup.sh"
 use_jdk25
 
+had_default_bridge=no
+[ -e /sys/class/net/berthbr0 ] && had_default_bridge=yes
+
 say "Building and testing (mvn verify)"
 status=0
 mvn_berth verify "$@" || status=$?
@@ -21,6 +24,10 @@ fi
 for link in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^bt[a-z0-9]{4}b[0-9]+$' || true); do
   leaks+=("bridge $link")
 done
+if [ "$had_default_bridge" = no ] && [ -e /sys/class/net/berthbr0 ]; then
+  leaks+=("bridge berthbr0 (the agent's default: tests must use a bridge of their own)")
+  ip link del berthbr0 || true
+fi
 for cg in $(find /sys/fs/cgroup -maxdepth 3 -type d \( -name 'lxc.monitor.bt????-*' -o -name 'lxc.payload.bt????-*' \) 2>/dev/null); do
   leaks+=("cgroup $cg")
 done

@@ -65,7 +65,8 @@ class CrashRecoveryTest {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Dberth.failpoint=" + failpoint,
                 "-cp", System.getProperty("java.class.path"), Berthd.class.getName(),
-                "--state-dir", state.toString(), "--lxcpath", sandbox.lxcpath().toString(), "--socket", socket.toString()));
+                "--state-dir", state.toString(), "--lxcpath", sandbox.lxcpath().toString(), "--socket", socket.toString(),
+                "--bridge", "none")); // no managed bridge: the host's berthbr0 is not a test's to make
         Process agent = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8))) {
             assertThat(awaitLine(out, l -> l.contains("berthd listening"))).as("berthd started").isNotNull();

@@ -45,7 +45,7 @@ final class ExecSession {
                         target.write(m.payload(), 1, m.payload().length - 1);
                         target.flush();
                     } else if (m.opcode() == 1) {
-                        JsonNode control = Output.JSON.readTree(m.payload());
+                        JsonNode control = dev.berth.cli.client.Json.parse(m.payload());
                         if ("exit".equals(control.path("type").asText())) {
                             if (control.path("timedOut").asBoolean()) {
                                 err.write("berth: the command was killed at its timeout\n".getBytes(StandardCharsets.UTF_8));

@@ -24,7 +24,6 @@ import picocli.CommandLine.ParentCommand;
                 "  berth image alias add web-base mybase"})
 final class Images {
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final List<String> RECIPE_FIELDS = List.of("suite", "variant", "packages", "mirror");
 
     @ParentCommand
@@ -98,7 +97,7 @@ final class Images {
                 throw new Berth.UsageError("no such recipe file: " + recipe
                         + " (or say busybox for the busybox image)");
             }
-            JsonNode fields = YAML.readTree(file.toFile());
+            JsonNode fields = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
             if (fields == null || !fields.isObject()) {
                 throw new AgentException(file + ": a recipe is a mapping with " + String.join(", ", RECIPE_FIELDS), 400);
             }

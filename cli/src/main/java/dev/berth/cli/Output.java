@@ -2,10 +2,10 @@ package dev.berth.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import dev.berth.cli.client.Json;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +21,11 @@ public final class Output {
     /** {@code --format} values. */
     public enum Format { TABLE, JSON, YAML, CSV }
 
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
-            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER).enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+    /** YAML output; made on first use (a Jackson mapper is slow to build, and most commands print none). */
+    private static final class Yaml {
+        static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory()
+                .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER).enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+    }
 
     /** A table column: its heading, and how to get its text from an object. */
     public record Column(String name, Function<JsonNode, String> value) {
@@ -95,20 +97,16 @@ public final class Output {
             node.forEach(n -> parts.add(n.asText()));
             return parts.isEmpty() ? "-" : String.join(",", parts);
         }
-        return node.isValueNode() ? node.asText() : node.toString();
+        return node.isValueNode() ? node.asText() : Json.compact(node);
     }
 
     static String json(JsonNode node) {
-        try {
-            return JSON.writeValueAsString(node);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return Json.pretty(node);
     }
 
     static String yaml(JsonNode node) {
         try {
-            return YAML.writeValueAsString(node);
+            return Yaml.MAPPER.writeValueAsString(node);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -123,7 +121,7 @@ public final class Output {
 
     /** An empty JSON array to fill. */
     static ArrayNode array() {
-        return JSON.createArrayNode();
+        return Json.array();
     }
 
     /** "0.21 s" or "45 ms". */

@@ -1,7 +1,6 @@
 package dev.berth.cli.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -20,8 +19,6 @@ import java.util.Locale;
  * the CLI starts fast.
  */
 public final class AgentClient {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** An answer: the HTTP status and the JSON body. */
     public record Response(int status, JsonNode body) {
@@ -63,7 +60,7 @@ public final class AgentClient {
     public Response call(String method, String path, Object body) {
         try {
             byte[] content = body == null ? new byte[0]
-                    : body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : JSON.writeValueAsBytes(body);
+                    : body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : Json.bytes(body);
             try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 channel.connect(UnixDomainSocketAddress.of(socket));
                 String head = method + " " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
@@ -176,7 +173,7 @@ public final class AgentClient {
             }
             if (code >= 400) {
                 byte[] error = ((ByteArrayOutputStream) target).toByteArray();
-                JsonNode body = error.length == 0 ? JSON.nullNode() : JSON.readTree(error);
+                JsonNode body = Json.parse(error);
                 throw new AgentException(body.path("error").asText("HTTP " + code), code);
             }
             sink.flush();
@@ -244,7 +241,7 @@ public final class AgentClient {
         if (headers.contains("\r\ntransfer-encoding: chunked")) {
             body = dechunk(body);
         }
-        return new Response(status, body.length == 0 ? JSON.nullNode() : JSON.readTree(body));
+        return new Response(status, Json.parse(body));
     }
 
     private static byte[] dechunk(byte[] body) {

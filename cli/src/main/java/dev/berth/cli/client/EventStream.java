@@ -1,14 +1,12 @@
 package dev.berth.cli.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /** The agent's event stream ({@code GET /1.0/events}): one JSON event per text message. */
 public final class EventStream implements AutoCloseable {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final WebSocketConnection ws;
 
@@ -32,7 +30,7 @@ public final class EventStream implements AutoCloseable {
                 return null;
             }
             if (message.opcode() == 1) {
-                return JSON.readTree(message.payload());
+                return Json.parse(message.payload());
             }
         }
     }

@@ -10,7 +10,9 @@ find_jdk25() {
   local candidate
   for candidate in "${BERTH_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk-arm64 /usr/lib/jvm/*25*; do
     [ -n "$candidate" ] && [ -x "$candidate/bin/javac" ] || continue
-    if "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
+    # The JDK's release file says its version without starting a JVM (launchers start fast).
+    if grep -qE '^JAVA_VERSION="25([."]|$)' "$candidate/release" 2>/dev/null \
+        || { [ ! -f "$candidate/release" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; }; then
       echo "$candidate"
       return 0
     fi

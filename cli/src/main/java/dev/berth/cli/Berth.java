@@ -11,38 +11,15 @@ import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ScopeType;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code berth}: the command-line client of berthd. Containers are the default noun (as with LXD's
  * {@code lxc}): {@code berth launch}, {@code berth list}; other nouns are subcommands
  * ({@code berth profile list}).
  */
-@Command(name = "berth", mixinStandardHelpOptions = true, versionProvider = Berth.Version.class,
-        description = "Manage Berth system containers through the local berthd agent.",
-        footerHeading = "%nEnvironment:%n",
-        footer = {
-                "  BERTH_SOCKET   the agent's Unix socket (--socket wins)",
-                "",
-                "Exit codes:",
-                "  0  success",
-                "  1  any other error",
-                "  2  usage error or input the agent refused as invalid (HTTP 400)",
-                "  3  not found: no such container, profile, image or operation",
-                "  4  conflict: it exists already, is in use, or is in the wrong state",
-                "  5  the agent cannot be reached",
-                "  6  the operation ran and failed (the agent rolled back what it did)",
-                "  berth exec passes the command's own exit code through.",
-                "",
-                "Examples:",
-                "  berth launch web1 --profile web --set limits.memory=512MiB",
-                "  berth list --format json",
-                "  berth exec web1 -- ls /",
-                "  berth profile edit web"})
 public final class Berth {
 
     static final String DEFAULT_SOCKET = "/run/berth/berth.sock";
@@ -55,23 +32,86 @@ public final class Berth {
     static final int UNREACHABLE = 5;
     static final int FAILED = 6;
 
-    @Spec
-    CommandSpec spec;
+    /**
+     * The command line this object is the root of (set by {@link #commandLine}, which makes both: no
+     * {@code @Spec} annotation, as each annotation type costs a generated proxy class at start-up).
+     */
+    private CommandLine root;
 
-    @Option(names = "--socket", scope = ScopeType.INHERIT, paramLabel = "PATH",
-            description = "The agent's Unix socket (default: $BERTH_SOCKET, else " + DEFAULT_SOCKET + ").")
+    /** {@code --socket}: set while parsing (see {@link #rootSpec}). */
     Path socket;
 
-    @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT,
-            description = "Print no progress and no summary lines; errors still go to standard error.")
+    /** {@code --quiet}. */
     boolean quiet;
+
+    private static final String[] FOOTER = {
+            "  BERTH_SOCKET   the agent's Unix socket (--socket wins)",
+            "",
+            "Exit codes:",
+            "  0  success",
+            "  1  any other error",
+            "  2  usage error or input the agent refused as invalid (HTTP 400)",
+            "  3  not found: no such container, profile, image or operation",
+            "  4  conflict: it exists already, is in use, or is in the wrong state",
+            "  5  the agent cannot be reached",
+            "  6  the operation ran and failed (the agent rolled back what it did)",
+            "  berth exec passes the command's own exit code through.",
+            "",
+            "Examples:",
+            "  berth launch web1 --profile web --set limits.memory=512MiB",
+            "  berth list --format json",
+            "  berth exec web1 -- ls /",
+            "  berth profile edit web",
+            "  berth list --help"};
+
+    /**
+     * The root command's model, built in code rather than from annotations: it is built on every run,
+     * and reading annotations costs a generated proxy class per annotation type (a third of berth's
+     * start-up). Its help and the global options are inherited by every command, so
+     * {@code berth <anything> --help} works.
+     */
+    private static CommandSpec rootSpec(Berth berth) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(berth);
+        spec.name("berth").versionProvider(new Version());
+        spec.usageMessage()
+                .description("Manage Berth system containers through the local berthd agent.")
+                .footerHeading("%nEnvironment:%n")
+                .footer(FOOTER);
+        spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).scopeType(ScopeType.INHERIT)
+                .description("Show this help message and exit.").build());
+        spec.addOption(OptionSpec.builder("-V", "--version").versionHelp(true)
+                .description("Print version information and exit.").build());
+        spec.addOption(OptionSpec.builder("--socket").paramLabel("PATH").type(Path.class).scopeType(ScopeType.INHERIT)
+                .description("The agent's Unix socket (default: $BERTH_SOCKET, else " + DEFAULT_SOCKET + ").")
+                .setter(setter(value -> berth.socket = (Path) value)).build());
+        spec.addOption(OptionSpec.builder("-q", "--quiet").type(boolean.class).scopeType(ScopeType.INHERIT)
+                .description("Print no progress and no summary lines; errors still go to standard error.")
+                .setter(setter(value -> berth.quiet = (Boolean) value)).build());
+        return spec;
+    }
+
+    private static CommandLine.Model.ISetter setter(java.util.function.Consumer<Object> consumer) {
+        return new CommandLine.Model.ISetter() {
+            @Override
+            public <T> T set(T value) {
+                if (value != null) {
+                    consumer.accept(value);
+                }
+                return null;
+            }
+        };
+    }
 
     /** Set by {@link #main}: standard output and error are the process's, so bytes go to them as they are. */
     static boolean processStdio;
 
     public static void main(String[] args) {
         processStdio = true;
-        System.exit(commandLine(args).execute(args));
+        int code = commandLine(args).execute(args);
+        System.out.flush();
+        System.err.flush();
+        // halt, not exit: berth has no shutdown hooks, and exit() starts the JDK's logging to log itself
+        Runtime.getRuntime().halt(code);
     }
 
     /** Where a command's output bytes go: the process's stdout, or (embedded, in tests) the command's writer. */
@@ -124,7 +164,7 @@ public final class Berth {
      */
     private static final List<Entry> COMMANDS = List.of(
             new Entry("launch", ContainerVerbs.Launch::new),
-            new Entry("list", ContainerVerbs.ListVerb::new, "ls"),
+            new Entry("list", () -> new ContainerVerbs.ListVerb().spec, "ls"),
             new Entry("info", ContainerVerbs.Info::new),
             new Entry("start", ContainerVerbs.Start::new),
             new Entry("stop", ContainerVerbs.Stop::new),
@@ -174,7 +214,9 @@ public final class Berth {
 
     /** A fresh, fully configured command line (tests make one per test). */
     public static CommandLine commandLine(String... args) {
-        CommandLine cmd = new CommandLine(new Berth());
+        Berth berth = new Berth();
+        CommandLine cmd = new CommandLine(rootSpec(berth));
+        berth.root = cmd;
         // Start-up is most of a command's time, and building picocli's model of every command is much
         // of that: when the arguments name a command, only that command's model is built. Help,
         // completion and mistakes (picocli suggests the nearest name) get all of them.
@@ -184,10 +226,16 @@ public final class Berth {
                 && !List.of(args).contains("-h") && !List.of(args).contains("--help");
         for (Entry entry : COMMANDS) {
             if (!versionOnly && (!known || entry.names().contains(target))) {
-                cmd.addSubcommand(entry.make().get());
+                Object command = entry.make().get();
+                if ((command instanceof CommandSpec spec ? spec.userObject() : command) instanceof ContainerVerbs.Verb verb) {
+                    verb.berth = berth;
+                }
+                cmd.addSubcommand(command);
             }
         }
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        // picocli's own Path converter calls Paths.get by reflection (it supports Java 5): tens of ms cold
+        cmd.registerConverter(Path.class, text -> Path.of(text));
         cmd.setExecutionExceptionHandler((e, command, parseResult) -> {
             command.getErr().println("error: " + message(e));
             if (e instanceof UsageError) {
@@ -248,11 +296,11 @@ public final class Berth {
     }
 
     PrintWriter out() {
-        return spec.commandLine().getOut();
+        return root.getOut();
     }
 
     PrintWriter err() {
-        return spec.commandLine().getErr();
+        return root.getErr();
     }
 
     /** Progress lines go to standard error when it is a terminal and --quiet was not given. */

@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
  * and profile names are asked of the agent when completing (quietly: nothing if it is down); files
  * complete as files.
  */
-@Command(name = "completion", mixinStandardHelpOptions = true, description = "Print a shell completion script.",
+@Command(name = "completion", description = "Print a shell completion script.",
         footer = {"%nbash: source <(berth completion bash)     (or save it under /etc/bash_completion.d/berth)",
                 "zsh:  source <(berth completion zsh)"})
 final class Completion implements java.util.concurrent.Callable<Integer> {

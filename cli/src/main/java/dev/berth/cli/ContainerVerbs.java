@@ -17,9 +17,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 
 /**
  * Containers are berth's default noun (as with LXD's {@code lxc}): their verbs sit at the top level,
@@ -33,7 +35,7 @@ final class ContainerVerbs {
 
     /** Shared by the verbs: the root command with the global options and helpers. */
     abstract static class Verb implements Callable<Integer> {
-        @ParentCommand
+        /** The root command, set by {@link Berth#commandLine} (no {@code @ParentCommand}: see {@link Berth}). */
         Berth berth;
 
         PrintWriter out() {
@@ -91,24 +93,36 @@ final class ContainerVerbs {
 
     static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "address", "image", "profiles", "pid", "created");
 
-    @Command(name = "list", aliases = "ls", description = "List containers.",
-            footer = {"%nFilters: a word matches names containing it; KEY=VALUE matches a column exactly",
-                    "(state=running, profiles=web). Columns: " + "name, state, address, image, profiles, pid, created."})
+    /**
+     * {@code berth list}: the command people run most, so its model is built in code, like the root's:
+     * a run of {@code berth list} reads no annotation at all (see {@link Berth#rootSpec}).
+     */
     static final class ListVerb extends Verb {
-        @Parameters(paramLabel = "FILTER", arity = "0..*", description = "Name substrings or column=value.")
-        List<String> filters;
-        @Option(names = {"-f", "--format"}, defaultValue = "table", paramLabel = "FORMAT",
-                description = "table, json, yaml or csv (default: ${DEFAULT-VALUE}).")
-        Output.Format format;
-        @Option(names = {"-c", "--columns"}, split = ",", paramLabel = "COLUMN", description = "The columns to show, comma-separated (default: all).")
-        List<String> columns;
-        @Option(names = "--no-header", description = "Leave out the header line (table and csv).")
-        boolean noHeader;
-        @Option(names = "--names", hidden = true, description = "Names only, one per line (for completion).")
-        boolean names;
+        final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+
+        ListVerb() {
+            spec.name("list").aliases("ls");
+            spec.usageMessage().description("List containers.").footer(
+                    "%nFilters: a word matches names containing it; KEY=VALUE matches a column exactly",
+                    "(state=running, profiles=web). Columns: " + String.join(", ", CONTAINER_COLUMNS) + ".");
+            spec.addPositional(PositionalParamSpec.builder().paramLabel("FILTER").arity("0..*").type(List.class)
+                    .auxiliaryTypes(String.class).description("Name substrings or column=value.").build());
+            spec.addOption(OptionSpec.builder("-f", "--format").paramLabel("FORMAT").type(Output.Format.class).defaultValue("table")
+                    .description("table, json, yaml or csv (default: ${DEFAULT-VALUE}).").build());
+            spec.addOption(OptionSpec.builder("-c", "--columns").paramLabel("COLUMN").splitRegex(",").type(List.class)
+                    .auxiliaryTypes(String.class).description("The columns to show, comma-separated (default: all).").build());
+            spec.addOption(OptionSpec.builder("--no-header").type(boolean.class).description("Leave out the header line (table and csv).").build());
+            spec.addOption(OptionSpec.builder("--names").type(boolean.class).hidden(true)
+                    .description("Names only, one per line (for completion).").build());
+        }
 
         @Override
         public Integer call() {
+            List<String> filters = spec.positionalParameters().getFirst().getValue();
+            Output.Format format = spec.findOption("--format").getValue();
+            List<String> columns = spec.findOption("--columns").getValue();
+            boolean noHeader = Boolean.TRUE.equals(spec.findOption("--no-header").getValue());
+            boolean names = Boolean.TRUE.equals(spec.findOption("--names").getValue());
             AgentClient client = berth.client();
             if (names) {
                 for (JsonNode url : client.get("/1.0/containers").body()) {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code berth file}: copy files and directory trees into and out of a running container. */
-@Command(name = "file", mixinStandardHelpOptions = true,
+@Command(name = "file",
         description = "Copy files and directories into (push) and out of (pull) a running container.",
         footer = {"%nPaths inside are NAME/PATH, as in web1/etc/motd. Directories go as tar streams (-r). A path that",
                 "would leave the container's root (through '..' or a symlink pointing outside) is refused.",

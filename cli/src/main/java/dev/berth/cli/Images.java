@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code berth image}: the agent's image store. */
-@Command(name = "image", mixinStandardHelpOptions = true, subcommands = Images.Aliases.class, description = "Manage images: the root filesystems containers run on.",
+@Command(name = "image", subcommands = Images.Aliases.class, description = "Manage images: the root filesystems containers run on.",
         footer = {"%nExamples:", "  berth image import rootfs.tar.xz --alias mybase",
                 "  berth image build debian.yaml --alias debian12   (debian.yaml: suite, variant, packages, mirror)",
                 "  berth image alias add web-base mybase"})
@@ -129,7 +129,7 @@ final class Images {
     }
 
     /** {@code berth image alias}: names for images. */
-    @Command(name = "alias", mixinStandardHelpOptions = true, description = "Manage image aliases (an alias moves like a tag).")
+    @Command(name = "alias", description = "Manage image aliases (an alias moves like a tag).")
     static final class Aliases {
 
         @ParentCommand

@@ -9,7 +9,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code berth operation}: the agent's background operations. */
-@Command(name = "operation", aliases = "op", mixinStandardHelpOptions = true,
+@Command(name = "operation", aliases = "op",
         description = "List, wait for and cancel the agent's operations (launches, builds, state changes).")
 final class OperationsCommand {
 

@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code berth profile}: the agent's YAML profiles. */
-@Command(name = "profile", mixinStandardHelpOptions = true, description = "Manage profiles: what containers are made of.",
+@Command(name = "profile", description = "Manage profiles: what containers are made of.",
         footer = {"%nExamples:", "  berth profile validate examples/profiles/*.yaml", "  berth profile apply -f web.yaml",
                 "  EDITOR=nano berth profile edit web"})
 final class Profiles {

@@ -120,6 +120,15 @@ class CliTest {
         startAgent(sandbox);
         String web = sandbox.name("web");
 
+        // every command takes --help (inherited from the root), and a typo gets a suggestion
+        for (String[] help : List.of(new String[] {"list", "--help"}, new String[] {"launch", "-h"}, new String[] {"volume", "list", "--help"},
+                new String[] {"image", "alias", "add", "--help"}, new String[] {"--help"})) {
+            Run usage = berth(help);
+            assertThat(usage.code()).as(String.join(" ", help)).isZero();
+            assertThat(usage.out()).startsWith("Usage: berth").contains("-h, --help");
+        }
+        assertThat(berth("lsit").err()).contains("Did you mean: berth ls");
+
         Run unknownFlag = berth("list", "--colour");
         assertThat(unknownFlag.code()).isEqualTo(Berth.USAGE);
         assertThat(unknownFlag.err()).contains("Unknown option: '--colour'");

@@ -1,6 +1,7 @@
 package dev.berth.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +20,6 @@ import java.util.zip.ZipFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
 
 /** What berth's fast start rests on: the command table, the mapper-free JSON, the picocli rewrite. */
 class StartupTest {
@@ -28,9 +28,9 @@ class StartupTest {
     void commandTableMatchesTheAnnotations() {
         List<String> fromAnnotations = new ArrayList<>();
         for (Object command : Berth.allCommands()) {
-            Command annotation = command.getClass().getAnnotation(Command.class);
-            fromAnnotations.add(annotation.name());
-            fromAnnotations.addAll(List.of(annotation.aliases()));
+            CommandLine model = new CommandLine(command); // from its annotations, or the model it built in code
+            fromAnnotations.add(model.getCommandName());
+            fromAnnotations.addAll(List.of(model.getCommandSpec().aliases()));
         }
         assertThat(Berth.commandNames()).containsExactlyElementsOf(fromAnnotations);
     }
@@ -55,6 +55,12 @@ class StartupTest {
         assertThat(ours).isEqualTo(mapper.readTree(text));
         assertThat(mapper.readTree(Json.compact(ours))).isEqualTo(mapper.readTree(text));
         assertThat(Json.pretty(ours)).isEqualTo(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.readTree(text)));
+        assertThat(Json.parse("  [ ]  ")).isEqualTo(mapper.readTree("[]"));
+        assertThat(Json.parse("\"\\ud83d\\ude00 \\t\\n\\/\"").textValue()).isEqualTo("\ud83d\ude00 \t\n/");
+        assertThat(Json.compact(Json.tree("tab\there \"q\" \\ \u0001"))).isEqualTo(mapper.writeValueAsString("tab\there \"q\" \\ \u0001"));
+        for (String bad : List.of("{", "[1,]", "{\"a\" 1}", "tru", "01", "1.", "\"\\x\"", "\"\\u12g4\"", "[1] 2", "\"a\u0001\"", "-")) {
+            assertThatThrownBy(() -> Json.parse(bad)).as(bad).isInstanceOf(java.io.IOException.class).hasMessageContaining("bad JSON");
+        }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("name", "web1");
         body.put("profiles", List.of("default", "web"));

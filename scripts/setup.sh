@@ -8,8 +8,9 @@ source "$(dirname "$0")/lib.sh"
 
 # lxc/lxc-dev: liblxc 5 and its headers (the bindings and their layout probe); busybox-static: the tiny
 # test and demo image; debootstrap: Debian images; gcc: the start helper and the layout probe;
-# uidmap: unprivileged containers; maven: the build; hyperfine: whole-command benchmarks.
-packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine)
+# uidmap: unprivileged containers; maven: the build; hyperfine: whole-command benchmarks;
+# openssh-client: berth --remote; openssh-server: the remote tests run their own sshd on 127.0.0.1.
+packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine openssh-client openssh-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -18,7 +19,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "Installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages are installed, not started: openssh-server is here for the tests' own sshd, so the
+  # host's ssh service is not started (nor enabled) by this script.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+  fi
+  status=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  [ -n "$policy" ] && rm -f "$policy"
+  [ $status -eq 0 ] || die "apt-get install failed ($status)"
+  if printf '%s\n' "${missing[@]}" | grep -qx openssh-server && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
 else
   say "Debian packages present: ${packages[*]}"
 fi

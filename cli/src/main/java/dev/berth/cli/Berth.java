@@ -3,6 +3,7 @@ package dev.berth.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.cli.client.AgentClient;
 import dev.berth.cli.client.AgentClient.AgentException;
+import dev.berth.cli.client.Endpoint;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -44,8 +45,13 @@ public final class Berth {
     /** {@code --quiet}. */
     boolean quiet;
 
+    /** {@code --remote}: a remote's name or an ssh:// address. */
+    String remote;
+
     private static final String[] FOOTER = {
-            "  BERTH_SOCKET   the agent's Unix socket (--socket wins)",
+            "  BERTH_SOCKET      the agent's Unix socket (--socket wins)",
+            "  BERTH_REMOTE      a remote agent, as --remote takes it (--remote, --socket win)",
+            "  BERTH_CONFIG_DIR  where remotes.yaml is (default ~/.config/berth)",
             "",
             "Exit codes:",
             "  0  success",
@@ -84,6 +90,10 @@ public final class Berth {
         spec.addOption(OptionSpec.builder("--socket").paramLabel("PATH").type(Path.class).scopeType(ScopeType.INHERIT)
                 .description("The agent's Unix socket (default: $BERTH_SOCKET, else " + DEFAULT_SOCKET + ").")
                 .setter(setter(value -> berth.socket = (Path) value)).build());
+        spec.addOption(OptionSpec.builder("--remote").paramLabel("REMOTE").type(String.class).scopeType(ScopeType.INHERIT)
+                .description("An agent on another host, through SSH: a name from 'berth remote list', or "
+                        + "ssh://[user@]host[:port][/socket]; 'local' for this host's.")
+                .setter(setter(value -> berth.remote = (String) value)).build());
         spec.addOption(OptionSpec.builder("-q", "--quiet").type(boolean.class).scopeType(ScopeType.INHERIT)
                 .description("Print no progress and no summary lines; errors still go to standard error.")
                 .setter(setter(value -> berth.quiet = (Boolean) value)).build());
@@ -183,7 +193,9 @@ public final class Berth {
             new Entry("snapshot", SnapshotCommand::new),
             new Entry("volume", VolumeCommand::new),
             new Entry("operation", OperationsCommand::new, "op"),
-            new Entry("completion", Completion::new));
+            new Entry("remote", RemoteCommand::new),
+            new Entry("completion", Completion::new),
+            new Entry("dial-stdio", ContainerVerbs.DialStdio::new));
 
     /** The subcommands' objects, made fresh (for tests that compare names with annotations). */
     static List<Object> allCommands() {
@@ -201,7 +213,7 @@ public final class Berth {
     static String target(String... args) {
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            if (arg.equals("--socket")) {
+            if (arg.equals("--socket") || arg.equals("--remote")) {
                 i++;
             } else if (!arg.startsWith("-")) {
                 return arg;
@@ -284,7 +296,20 @@ public final class Berth {
     // ---- shared by the nouns ----
 
     AgentClient client() {
-        return new AgentClient(socketPath());
+        return new AgentClient(endpoint());
+    }
+
+    /** The agent this run talks to: --remote, --socket, $BERTH_REMOTE, $BERTH_SOCKET, else the default socket. */
+    Endpoint endpoint() {
+        if (remote != null && socket != null) {
+            throw new UsageError("--remote and --socket name two agents; give one");
+        }
+        String env = System.getenv("BERTH_REMOTE");
+        String chosen = remote != null ? remote : socket == null && env != null && !env.isBlank() ? env.strip() : null;
+        if (chosen == null || chosen.equals("local")) {
+            return new Endpoint.Unix(socketPath());
+        }
+        return Remotes.resolve(chosen).endpoint();
     }
 
     Path socketPath() {

@@ -443,7 +443,7 @@ final class ContainerVerbs {
             java.io.OutputStream stdout = berth.stdoutBytes();
             java.io.OutputStream stderr = berth.stderrBytes();
             try {
-                return ExecSession.run(berth.socketPath(), websocket, interactive, interactive || stdin ? System.in : null, stdout, stderr);
+                return ExecSession.run(berth.endpoint(), websocket, interactive, interactive || stdin ? System.in : null, stdout, stderr);
             } finally {
                 stdout.flush();
                 stderr.flush();
@@ -504,7 +504,7 @@ final class ContainerVerbs {
 
         @Override
         public Integer call() throws Exception {
-            try (var stream = dev.berth.cli.client.EventStream.open(berth.socketPath(), types == null ? null : String.join(",", types))) {
+            try (var stream = dev.berth.cli.client.EventStream.open(berth.endpoint(), types == null ? null : String.join(",", types))) {
                 int seen = 0;
                 for (JsonNode event; (count == null || seen < count) && (event = stream.next()) != null; seen++) {
                     out().println(format == Output.Format.JSON ? Json.compact(event) : Progress.describe(event));
@@ -548,6 +548,47 @@ final class ContainerVerbs {
             }
             out().flush();
             return code;
+        }
+    }
+
+    @Command(name = "dial-stdio", hidden = true,
+            description = "Connect standard input and output to the local agent's socket (what --remote runs over SSH).")
+    static final class DialStdio extends Verb {
+        @Override
+        public Integer call() throws Exception {
+            if (berth.remote != null) {
+                throw new Berth.UsageError("dial-stdio connects to this host's agent; drop --remote");
+            }
+            java.nio.file.Path socket = berth.socketPath();
+            var connection = new dev.berth.cli.client.Endpoint.Unix(socket).connect();
+            // standard input to the agent until it ends (the far side went away): then the connection closes
+            Thread.ofPlatform().daemon().name("berth-dial-in").start(() -> {
+                try {
+                    byte[] buffer = new byte[64 * 1024];
+                    for (int n; (n = System.in.read(buffer)) > 0; ) {
+                        connection.out().write(buffer, 0, n);
+                    }
+                } catch (java.io.IOException e) {
+                    // the agent closed first
+                } finally {
+                    try {
+                        connection.close();
+                    } catch (java.io.IOException ignored) {
+                        // closed already
+                    }
+                }
+            });
+            byte[] buffer = new byte[64 * 1024];
+            try {
+                for (int n; (n = connection.in().read(buffer)) > 0; ) {
+                    System.out.write(buffer, 0, n);
+                    System.out.flush();
+                }
+            } catch (java.io.IOException e) {
+                // closed by the input side
+            }
+            System.out.flush();
+            return 0;
         }
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 
 /**
  * The client end of a streamed command (see the agent's exec WebSocket): output written as it
@@ -23,8 +22,8 @@ final class ExecSession {
      * @param input what to send as the command's input, or null for none (it reads end-of-file)
      * @return the command's exit code
      */
-    static int run(Path socket, String wsPath, boolean tty, InputStream input, OutputStream out, OutputStream err) throws IOException {
-        try (WebSocketConnection ws = WebSocketConnection.open(socket, wsPath)) {
+    static int run(dev.berth.cli.client.Endpoint endpoint, String wsPath, boolean tty, InputStream input, OutputStream out, OutputStream err) throws IOException {
+        try (WebSocketConnection ws = WebSocketConnection.open(endpoint, wsPath)) {
             Thread feeder = null;
             if (input == null) {
                 ws.sendText("{\"type\":\"eof\"}");

@@ -25,7 +25,7 @@ final class Progress {
         EventStream stream = null;
         if (draw) {
             try {
-                stream = EventStream.open(berth.socketPath(), "operation,logging");
+                stream = EventStream.open(berth.endpoint(), "operation,logging");
             } catch (AgentException e) {
                 draw = false; // the request below will say why the agent is unreachable
             }

@@ -3,10 +3,7 @@ package dev.berth.cli.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,10 +43,21 @@ public final class AgentClient {
         }
     }
 
-    private final Path socket;
+    private final Endpoint endpoint;
+
+    public AgentClient(Endpoint endpoint) {
+        this.endpoint = endpoint;
+    }
 
     public AgentClient(Path socket) {
-        this.socket = socket;
+        this(new Endpoint.Unix(socket));
+    }
+
+    /** The agent could not be reached (exit code 5): says where, why and what to try. */
+    private AgentException unreachable(Endpoint.Connection connection, IOException e, String doing) {
+        String underneath = connection == null ? "" : connection.diagnostic();
+        String why = underneath.isEmpty() ? e.getMessage() : underneath;
+        return new AgentException("cannot " + doing + " berthd on " + endpoint.describe() + " (" + why + "); " + endpoint.hint(), 0);
     }
 
     public Response get(String path) {
@@ -58,24 +66,21 @@ public final class AgentClient {
 
     /** Sends a request; {@code body} is JSON text, or an object to encode, or null. */
     public Response call(String method, String path, Object body) {
-        try {
-            byte[] content = body == null ? new byte[0]
-                    : body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : Json.bytes(body);
-            try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                channel.connect(UnixDomainSocketAddress.of(socket));
-                String head = method + " " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
-                        + (body == null ? "" : "Content-Type: application/json\r\n")
-                        + "Content-Length: " + content.length + "\r\n\r\n";
-                channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
-                ByteBuffer payload = ByteBuffer.wrap(content);
-                while (payload.hasRemaining()) {
-                    channel.write(payload);
-                }
-                return parse(readAll(channel));
-            }
+        byte[] content = body == null ? new byte[0]
+                : body instanceof String text ? text.getBytes(StandardCharsets.UTF_8) : Json.bytes(body);
+        Endpoint.Connection connection = null;
+        try (Endpoint.Connection open = endpoint.connect()) {
+            connection = open;
+            String head = method + " " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
+                    + (body == null ? "" : "Content-Type: application/json\r\n")
+                    + "Content-Length: " + content.length + "\r\n\r\n";
+            OutputStream out = open.out();
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.write(content);
+            out.flush();
+            return parse(open.in().readAllBytes());
         } catch (IOException e) {
-            throw new AgentException("cannot reach berthd on " + socket + " (" + e.getMessage()
-                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+            throw unreachable(connection, e, "reach");
         }
     }
 
@@ -84,24 +89,22 @@ public final class AgentClient {
      * {@code headers}; the agent's image import takes an archive this way.
      */
     public Response upload(String path, java.util.Map<String, String> headers, Path file) {
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-             java.nio.channels.FileChannel source = java.nio.channels.FileChannel.open(file)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
+        Endpoint.Connection connection = null;
+        try (java.nio.channels.FileChannel source = java.nio.channels.FileChannel.open(file);
+             Endpoint.Connection open = endpoint.connect()) {
+            connection = open;
+            OutputStream out = open.out();
             StringBuilder head = new StringBuilder("POST " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
                     + "Content-Type: application/octet-stream\r\nContent-Length: " + source.size() + "\r\n");
             headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-            channel.write(ByteBuffer.wrap(head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8)));
-            long sent = 0;
-            long size = source.size();
-            while (sent < size) {
-                sent += source.transferTo(sent, size - sent, channel);
-            }
-            return parse(readAll(channel));
+            out.write(head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8));
+            java.nio.channels.Channels.newInputStream(source).transferTo(out);
+            out.flush();
+            return parse(open.in().readAllBytes());
         } catch (java.nio.file.NoSuchFileException e) {
             throw new AgentException("no such file: " + file, 400);
         } catch (IOException e) {
-            throw new AgentException("cannot send " + file + " to berthd on " + socket + " (" + e.getMessage()
-                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+            throw unreachable(connection, e, "send " + file + " to");
         }
     }
 
@@ -110,9 +113,10 @@ public final class AgentClient {
      * extra {@code headers}.
      */
     public Response upload(String path, java.util.Map<String, String> headers, java.io.InputStream body) {
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            java.io.OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
+        Endpoint.Connection connection = null;
+        try (Endpoint.Connection open = endpoint.connect()) {
+            connection = open;
+            OutputStream out = new java.io.BufferedOutputStream(open.out(), 64 * 1024);
             StringBuilder head = new StringBuilder("POST " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
                     + "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n");
             headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
@@ -125,10 +129,9 @@ public final class AgentClient {
             }
             out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            return parse(readAll(channel));
+            return parse(open.in().readAllBytes());
         } catch (IOException e) {
-            throw new AgentException("cannot send to berthd on " + socket + " (" + e.getMessage()
-                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+            throw unreachable(connection, e, "send to");
         }
     }
 
@@ -137,11 +140,13 @@ public final class AgentClient {
      * JSON; returns the response headers, lower-cased. A 4xx/5xx is the agent's error as an exception.
      */
     public java.util.Map<String, String> download(String path, java.io.OutputStream sink) {
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            channel.write(ByteBuffer.wrap(("GET " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII)));
-            java.io.InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(channel), 64 * 1024);
+        Endpoint.Connection connection = null;
+        try (Endpoint.Connection open = endpoint.connect()) {
+            connection = open;
+            open.out().write(("GET " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            open.out().flush();
+            java.io.InputStream in = new java.io.BufferedInputStream(open.in(), 64 * 1024);
             String status = line(in);
             java.util.Map<String, String> headers = new java.util.HashMap<>();
             for (String h; !(h = line(in)).isEmpty(); ) {
@@ -179,8 +184,7 @@ public final class AgentClient {
             sink.flush();
             return headers;
         } catch (IOException e) {
-            throw new AgentException("cannot reach berthd on " + socket + " (" + e.getMessage()
-                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+            throw unreachable(connection, e, "reach");
         }
     }
 
@@ -219,21 +223,11 @@ public final class AgentClient {
         return op;
     }
 
-    private static byte[] readAll(SocketChannel channel) throws IOException {
-        ByteArrayOutputStream all = new ByteArrayOutputStream();
-        ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-        while (channel.read(buffer) >= 0) {
-            all.write(buffer.array(), 0, buffer.position());
-            buffer.clear();
-        }
-        return all.toByteArray();
-    }
-
     private static Response parse(byte[] raw) throws IOException {
         String text = new String(raw, StandardCharsets.ISO_8859_1);
         int end = text.indexOf("\r\n\r\n");
         if (!text.startsWith("HTTP/1.1 ") || end < 0) {
-            throw new IOException("not an HTTP answer");
+            throw new IOException(raw.length == 0 ? "no answer" : "not an HTTP answer");
         }
         int status = Integer.parseInt(text.substring(9, 12));
         String headers = text.substring(0, end).toLowerCase(Locale.ROOT);

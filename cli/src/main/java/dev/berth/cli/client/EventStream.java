@@ -2,7 +2,6 @@ package dev.berth.cli.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /** The agent's event stream ({@code GET /1.0/events}): one JSON event per text message. */
 public final class EventStream implements AutoCloseable {
@@ -18,8 +17,8 @@ public final class EventStream implements AutoCloseable {
      * Subscribes to {@code types} (comma-separated: operation, lifecycle, logging; null for all).
      * Returns once the agent has accepted the subscription, so no event after this call is missed.
      */
-    public static EventStream open(Path socket, String types) {
-        return new EventStream(WebSocketConnection.open(socket, "/1.0/events" + (types == null ? "" : "?type=" + types)));
+    public static EventStream open(Endpoint endpoint, String types) {
+        return new EventStream(WebSocketConnection.open(endpoint, "/1.0/events" + (types == null ? "" : "?type=" + types)));
     }
 
     /** The next event, or null once the agent closed the stream (see {@link #closeCode()}). */

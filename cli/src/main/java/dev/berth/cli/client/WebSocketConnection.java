@@ -4,18 +4,13 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 
 /**
- * The client side of RFC 6455 over the agent's Unix socket, as much as the CLI needs: the upgrade,
+ * The client side of RFC 6455 over a connection to the agent (its Unix socket, or SSH), as much as the CLI needs: the upgrade,
  * text and binary messages both ways (fragments joined, client frames masked), the close code.
  */
 public final class WebSocketConnection implements AutoCloseable {
@@ -29,32 +24,38 @@ public final class WebSocketConnection implements AutoCloseable {
         }
     }
 
-    private final SocketChannel channel;
+    private final Endpoint.Connection connection;
+    private final java.io.OutputStream out;
     private final DataInputStream in;
     private final ByteArrayOutputStream fragments = new ByteArrayOutputStream();
     private int fragmentOpcode;
     private int closeCode = -1;
     private String closeReason = "";
 
-    private WebSocketConnection(SocketChannel channel) {
-        this.channel = channel;
-        this.in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 64 * 1024));
+    private WebSocketConnection(Endpoint.Connection connection) {
+        this.connection = connection;
+        this.out = connection.out();
+        this.in = new DataInputStream(new BufferedInputStream(connection.in(), 64 * 1024));
     }
 
     /** Opens {@code path} on the agent and completes the upgrade. */
-    public static WebSocketConnection open(Path socket, String path) {
+    public static WebSocketConnection open(Endpoint endpoint, String path) {
+        Endpoint.Connection connection = null;
         try {
-            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-            channel.connect(UnixDomainSocketAddress.of(socket));
+            connection = endpoint.connect();
             byte[] nonce = new byte[16];
             RANDOM.nextBytes(nonce);
             String head = "GET " + path + " HTTP/1.1\r\nHost: berth\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-            write(channel, head.getBytes(StandardCharsets.US_ASCII));
-            WebSocketConnection ws = new WebSocketConnection(channel);
+            connection.out().write(head.getBytes(StandardCharsets.US_ASCII));
+            connection.out().flush();
+            WebSocketConnection ws = new WebSocketConnection(connection);
             String status = ws.line();
+            if (status.isEmpty()) {
+                throw new IOException("no answer");
+            }
             if (!status.startsWith("HTTP/1.1 101")) {
-                channel.close();
+                connection.close();
                 throw new AgentClient.AgentException("the agent refused the WebSocket " + path + ": " + status,
                         status.contains(" 404") ? 404 : 500);
             }
@@ -63,8 +64,16 @@ public final class WebSocketConnection implements AutoCloseable {
             }
             return ws;
         } catch (IOException e) {
-            throw new AgentClient.AgentException("cannot reach berthd on " + socket + " (" + e.getMessage()
-                    + "); is it running? start it with bin/berthd or systemctl start berthd", 0);
+            String underneath = connection == null ? "" : connection.diagnostic();
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (IOException ignored) {
+                    // reported below
+                }
+            }
+            throw new AgentClient.AgentException("cannot reach berthd on " + endpoint.describe() + " ("
+                    + (underneath.isEmpty() ? e.getMessage() : underneath) + "); " + endpoint.hint(), 0);
         }
     }
 
@@ -140,10 +149,8 @@ public final class WebSocketConnection implements AutoCloseable {
         for (int i = 0; i < length; i++) {
             frame.put((byte) (data[offset + i] ^ mask[i & 3]));
         }
-        frame.flip();
-        while (frame.hasRemaining()) {
-            channel.write(frame);
-        }
+        out.write(frame.array(), 0, frame.position());
+        out.flush();
     }
 
     public int closeCode() {
@@ -164,17 +171,10 @@ public final class WebSocketConnection implements AutoCloseable {
         return line.toString();
     }
 
-    private static void write(SocketChannel channel, byte[] data) throws IOException {
-        ByteBuffer buffer = ByteBuffer.wrap(data);
-        while (buffer.hasRemaining()) {
-            channel.write(buffer);
-        }
-    }
-
     @Override
     public void close() {
         try {
-            channel.close();
+            connection.close();
         } catch (IOException ignored) {
             // closing is all that is left to do
         }

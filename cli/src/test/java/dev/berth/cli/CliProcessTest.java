@@ -192,7 +192,67 @@ class CliProcessTest {
         reader.join(5000);
         assertThat(session.exitValue()).as(screen.toString()).isEqualTo(3);
         assertThat(screen.toString()).contains("42").contains("24 80"); // script's terminal has no size: the default
+
+        // berth shell: a login shell in /root on a terminal
+        Process shell = new ProcessBuilder("script", "-qfec", String.join(" ", javaBerth()) + " --socket " + socket + " shell " + name,
+                "/dev/null").redirectErrorStream(true).start();
+        StringBuilder shellScreen = new StringBuilder();
+        Thread shellReader = Thread.ofPlatform().start(() -> {
+            try {
+                var in = shell.getInputStream();
+                byte[] buffer = new byte[4096];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    synchronized (shellScreen) {
+                        shellScreen.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                }
+            } catch (java.io.IOException ignored) {
+                // the session ended
+            }
+        });
+        shell.getOutputStream().write("echo \"in-$(pwd)\"; exit 4\n".getBytes());
+        shell.getOutputStream().flush();
+        awaitScreen(shellScreen, "in-/root", shell);
+        assertThat(shell.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        shellReader.join(5000);
+        assertThat(shell.exitValue()).as(shellScreen.toString()).isEqualTo(4);
         assertThat(berth(Map.of(), "delete", "--force", name).code()).isZero();
+    }
+
+    /**
+     * Long operations on a terminal: a progress line on standard error, redrawn in place and cleared
+     * at the end, then one summary line; nothing of the sort without a terminal, nothing at all with -q.
+     */
+    @Test
+    void longOperationsShowAProgressLineOnATerminalOnly(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        String name = sandbox.name("prog");
+        String berth = String.join(" ", javaBerth()) + " --socket " + socket;
+        String launched = onTerminal(berth + " launch " + name);
+        assertThat(launched).contains("\r\033[KLaunching " + name + ": started (").contains("Launched " + name + " in ");
+        assertThat(launched.indexOf("Launched " + name)).as("cleared before the summary")
+                .isGreaterThan(launched.lastIndexOf("\r\033[K"));
+        assertThat(onTerminal(berth + " snapshot create " + name + " s1")).contains("Snapshotting " + name + ": started (");
+        String restored = onTerminal(berth + " snapshot restore " + name + " s1");
+        assertThat(restored).contains("\r\033[KRestoring " + name + " to s1: started (").contains("Restored");
+
+        String quiet = onTerminal(berth + " -q stop " + name);
+        assertThat(quiet).doesNotContain("Stopping").doesNotContain("Stopped");
+        Result piped = berth(Map.of(), "start", name);
+        assertThat(piped.code()).isZero();
+        assertThat(piped.err()).as("no terminal: no progress line").isEmpty();
+        assertThat(piped.out()).startsWith("Started " + name + " in ").doesNotContain("\033");
+        assertThat(berth(Map.of(), "delete", "--force", name).code()).isZero();
+    }
+
+    /** What {@code command} writes on a terminal of its own (util-linux script), both streams. */
+    private static String onTerminal(String command) throws Exception {
+        Process session = new ProcessBuilder("script", "-qfec", command, "/dev/null").redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String screen = new String(session.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(session.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(session.exitValue()).as(screen).isZero();
+        return screen;
     }
 
     private static void awaitScreen(StringBuilder screen, String wanted, Process session) throws Exception {

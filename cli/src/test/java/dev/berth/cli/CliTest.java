@@ -215,6 +215,28 @@ class CliTest {
         assertThat(berth("image", "alias", "remove", "small").code()).isZero();
         assertThat(berth("image", "delete", "nosuch").code()).isEqualTo(Berth.NOT_FOUND);
 
+        // import a root filesystem archive made here, list it, delete it; an image in use is refused
+        Path rootfs = sandbox.scratch("rootfs");
+        Files.createDirectories(rootfs.resolve("bin"));
+        Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
+        Files.createSymbolicLink(rootfs.resolve("bin/sh"), Path.of("busybox"));
+        Path archive = sandbox.scratch("archives").resolve("mini.tar");
+        Process tar = new ProcessBuilder("tar", "-C", rootfs.toString(), "-cf", archive.toString(), ".").inheritIO().start();
+        assertThat(tar.waitFor()).isZero();
+        Run imported = berth("image", "import", archive.toString(), "--alias", "mini");
+        assertThat(imported.code()).as(imported.err()).isZero();
+        assertThat(imported.out()).matches("Imported image [0-9a-f]{12} mini in \\d+( ms|\\.\\d+ s)\\R");
+        assertThat(berth("image", "list", "--format", "json").json()).anySatisfy(i -> assertThat(i.toString()).contains("\"mini\""));
+        assertThat(berth("image", "import", sandbox.scratch("archives").resolve("none.tar").toString()).code()).isEqualTo(Berth.USAGE);
+        assertThat(berth("image", "delete", "mini").code()).isZero();
+        assertThat(berth("image", "list").out()).doesNotContain("mini");
+        String user = sandbox.name("user");
+        assertThat(berth("launch", user, "--image", "tiny", "-q").code()).isZero();
+        Run inUse = berth("image", "delete", "tiny");
+        assertThat(inUse.code()).isEqualTo(Berth.CONFLICT);
+        assertThat(inUse.err()).contains(user);
+        assertThat(berth("delete", "--force", user).code()).isZero();
+
         JsonNode operations = berth("operation", "list", "--format", "json").json();
         assertThat(operations).isNotEmpty();
         String id = operations.get(0).get("id").asText();

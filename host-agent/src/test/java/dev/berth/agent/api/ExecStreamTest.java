@@ -112,16 +112,46 @@ class ExecStreamTest {
         }
     }
 
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().factory());
+
+    /** Where each screen's last match ended: one frame may carry "42" and the prompt after it. */
+    private static final java.util.Map<StringBuilder, Integer> MATCHED = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+    /**
+     * Reads until {@code wanted} is on the screen after the previous match; gives up (closing the
+     * socket) after 30 s and shows the screen.
+     */
     private static void readUntil(UnixHttp.WebSocket ws, StringBuilder screen, String wanted) throws Exception {
-        int from = screen.length();
-        while (screen.indexOf(wanted, from) < 0) {
-            UnixHttp.WebSocket.Frame f = ws.nextFrame();
-            if (f == null) {
-                throw new AssertionError("the session ended before \"" + wanted + "\"; the screen was:\n" + screen);
+        int from = MATCHED.getOrDefault(screen, 0);
+        var expired = new java.util.concurrent.atomic.AtomicBoolean();
+        var timer = WATCHDOG.schedule(() -> {
+            expired.set(true);
+            try {
+                ws.close();
+            } catch (Exception ignored) {
+                // the read below ends either way
             }
-            if (f.opcode() == 2) {
-                screen.append(new String(f.payload(), 1, f.payload().length - 1, StandardCharsets.UTF_8));
+        }, 30, java.util.concurrent.TimeUnit.SECONDS);
+        try {
+            while (screen.indexOf(wanted, from) < 0) {
+                UnixHttp.WebSocket.Frame f;
+                try {
+                    f = ws.nextFrame();
+                } catch (java.io.IOException e) {
+                    f = null;
+                }
+                if (f == null) {
+                    throw new AssertionError((expired.get() ? "no \"" + wanted + "\" within 30 s" : "the session ended before \"" + wanted + "\"")
+                            + "; the screen was:\n" + screen.toString().replace("\r", "\\r").replace("\033", "\\e"));
+                }
+                if (f.opcode() == 2) {
+                    screen.append(new String(f.payload(), 1, f.payload().length - 1, StandardCharsets.UTF_8));
+                }
             }
+            MATCHED.put(screen, screen.indexOf(wanted, from) + wanted.length());
+        } finally {
+            timer.cancel(false);
         }
     }
 

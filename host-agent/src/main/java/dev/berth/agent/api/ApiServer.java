@@ -539,13 +539,15 @@ public final class ApiServer {
         } else {
             status = switch (failure) {
                 case BadRequest _, LxcException.InvalidName _, ProfileException _, ImageException.Invalid _,
-                     NetworkException.Invalid _, FileException.Invalid _, InstanceException.Invalid _, Volumes.Invalid _ -> 400;
+                     NetworkException.Invalid _, FileException.Invalid _, InstanceException.Invalid _, Volumes.Invalid _,
+                     dev.berth.agent.app.AppImageException.Invalid _ -> 400;
                 case FileException.Escape _ -> 403;
                 case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
-                     ImageException.NotFound _, FileException.NotFound _, Volumes.NotFound _ -> 404;
+                     ImageException.NotFound _, FileException.NotFound _, Volumes.NotFound _,
+                     dev.berth.agent.app.AppImageException.NotFound _ -> 404;
                 case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
                      LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _,
-                     Volumes.InUse _ -> 409;
+                     Volumes.InUse _, dev.berth.agent.app.AppImageException.InUse _ -> 409;
                 case PayloadTooLarge _ -> 413;
                 default -> 500;
             };

@@ -217,7 +217,7 @@ public final class ContainerRoot implements AutoCloseable {
                             check(Native.symlinkat(entry.linkTarget(), dir, split[1]), path + "/" + name);
                             Native.fchownat(dir, split[1], shift(entry.uid()), shift(entry.gid()), Native.AT_SYMLINK_NOFOLLOW);
                         }
-                        case OTHER -> {
+                        case OTHER, HARDLINK -> {
                             continue; // devices, fifos, hard links: not carried
                         }
                     }

@@ -21,7 +21,7 @@ public final class Tar {
     }
 
     /** An entry's kind. */
-    public enum Type { FILE, DIRECTORY, SYMLINK, OTHER }
+    public enum Type { FILE, DIRECTORY, SYMLINK, HARDLINK, OTHER }
 
     /** One entry's header: {@code name} relative, '/'-separated, without a trailing '/'. */
     public record Entry(String name, Type type, int mode, int uid, int gid, long size, long mtime, String linkTarget) {
@@ -55,6 +55,7 @@ public final class Tar {
             char flag = switch (entry.type()) {
                 case DIRECTORY -> '5';
                 case SYMLINK -> '2';
+                case HARDLINK -> '1';
                 default -> '0';
             };
             long size = entry.type() == Type.FILE ? entry.size() : 0;
@@ -193,9 +194,10 @@ public final class Tar {
                     case '0', '\0', '7' -> Type.FILE;
                     case '5' -> Type.DIRECTORY;
                     case '2' -> Type.SYMLINK;
+                    case '1' -> Type.HARDLINK;
                     default -> Type.OTHER;
                 };
-                if (type == Type.DIRECTORY || type == Type.SYMLINK) {
+                if (type == Type.DIRECTORY || type == Type.SYMLINK || type == Type.HARDLINK) {
                     size = flag == '5' ? 0 : size;
                 }
                 while (name.endsWith("/")) {
@@ -207,7 +209,7 @@ public final class Tar {
                 remaining = size;
                 padding = pad(size);
                 return new Entry(name, type, (int) number(h, 100, 8), (int) number(h, 108, 8), (int) number(h, 116, 8), size,
-                        number(h, 136, 12), type == Type.SYMLINK ? link : null);
+                        number(h, 136, 12), type == Type.SYMLINK || type == Type.HARDLINK ? link : null);
             }
         }
 

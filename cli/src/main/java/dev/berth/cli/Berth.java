@@ -193,6 +193,7 @@ public final class Berth {
             new Entry("snapshot", SnapshotCommand::new),
             new Entry("volume", VolumeCommand::new),
             new Entry("operation", OperationsCommand::new, "op"),
+            new Entry("app", AppCommand::new),
             new Entry("remote", RemoteCommand::new),
             new Entry("completion", Completion::new),
             new Entry("dial-stdio", ContainerVerbs.DialStdio::new));

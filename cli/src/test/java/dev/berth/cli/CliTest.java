@@ -248,6 +248,56 @@ class CliTest {
     }
 
     @Test
+    void appImagesAreImportedListedAndDeleted(LxcSandbox sandbox) throws Exception {
+        startAgent(sandbox);
+        Path dir = sandbox.scratch("app-images");
+        Path oci = dir.resolve("web-1.oci.tar");
+        String digest = dev.berth.testing.OciImageFixture.writeOciArchive(
+                dev.berth.testing.OciImageFixture.busyboxHttpd("web", "1", "one", 8080), oci);
+        Run imported = berth("app", "image", "import", oci.toString());
+        assertThat(imported.code()).as(imported.err()).isZero();
+        assertThat(imported.out()).matches("Imported app image web:1 " + digest + " in \\d+( ms|\\.\\d+ s)\\R");
+        Path docker = dir.resolve("web-2.docker.tar");
+        dev.berth.testing.OciImageFixture.writeDockerArchive(dev.berth.testing.OciImageFixture.busyboxHttpd("web", "2", "two", 8080), docker);
+        assertThat(berth("app", "image", "import", docker.toString(), "--name", "shop/web:2").code()).isZero();
+
+        JsonNode listed = berth("app", "image", "list", "--format", "json").json();
+        assertThat(listed).extracting(i -> i.get("reference").asText()).containsExactlyInAnyOrder("web:1", "shop/web:2");
+        assertThat(listed).anySatisfy(i -> {
+            assertThat(i.get("digest").asText()).isEqualTo(digest);
+            assertThat(i.get("config").get("cmd").toString()).contains("httpd");
+            assertThat(i.get("layers").asInt()).isEqualTo(2);
+        });
+        assertThat(berth("app", "image", "list").out()).containsPattern("web:1\\s+" + digest.substring(7, 19) + "\\s+\\d");
+
+        // tampered: refused, naming the layer's digest; the operation failed (exit 6); nothing added
+        Path tampered = dir.resolve("tampered.tar");
+        String layer = dev.berth.testing.OciImageFixture.writeTamperedOciArchive(
+                dev.berth.testing.OciImageFixture.busyboxHttpd("evil", "1", "x", 8080), tampered);
+        Run refused = berth("app", "image", "import", tampered.toString());
+        assertThat(refused.code()).isEqualTo(Berth.FAILED);
+        assertThat(refused.err()).contains("layer " + layer + " does not match its digest");
+        assertThat(berth("app", "image", "list", "--format", "json").json()).hasSize(2);
+        Run badName = berth("app", "image", "import", oci.toString(), "--name", "Web");
+        assertThat(badName.code()).isEqualTo(Berth.USAGE);
+        assertThat(badName.err()).contains("lower-case");
+
+        // an image a container's profile names cannot be deleted
+        Path profile = Files.writeString(dir.resolve("shop.yaml"), "name: shop\napp:\n  image: shop/web:2\n");
+        assertThat(berth("profile", "apply", "-f", profile.toString()).code()).isZero();
+        String shop = sandbox.name("shop");
+        assertThat(berth("launch", shop, "-p", "default", "-p", "shop", "-q").code()).isZero();
+        Run inUse = berth("app", "image", "delete", "shop/web:2");
+        assertThat(inUse.code()).isEqualTo(Berth.CONFLICT);
+        assertThat(inUse.err()).contains("used by " + shop);
+        assertThat(berth("delete", "--force", shop).code()).isZero();
+        assertThat(berth("app", "image", "delete", "shop/web:2", digest.substring(7, 19)).out())
+                .contains("Deleted app image shop/web:2", "Deleted app image " + digest.substring(7, 19));
+        assertThat(berth("app", "image", "list", "--format", "json").json()).isEmpty();
+        assertThat(berth("app", "image", "delete", "web:1").code()).isEqualTo(Berth.NOT_FOUND);
+    }
+
+    @Test
     void eventsAreFollowed(LxcSandbox sandbox) throws Exception {
         startAgent(sandbox);
         String web = sandbox.name("web");

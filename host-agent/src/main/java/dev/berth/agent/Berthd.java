@@ -216,7 +216,8 @@ public final class Berthd implements AutoCloseable {
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log);
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
-                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()));
+                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()),
+                new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images")));
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());

@@ -98,8 +98,17 @@ public final class AgentClient {
                     + "Content-Type: application/octet-stream\r\nContent-Length: " + source.size() + "\r\n");
             headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
             out.write(head.append("\r\n").toString().getBytes(StandardCharsets.UTF_8));
-            java.nio.channels.Channels.newInputStream(source).transferTo(out);
-            out.flush();
+            try {
+                java.nio.channels.Channels.newInputStream(source).transferTo(out);
+                out.flush();
+            } catch (IOException refused) {
+                // the agent answered before taking the whole body (a bad name) and closed: read its answer
+                byte[] answer = open.in().readAllBytes();
+                if (answer.length == 0) {
+                    throw refused;
+                }
+                return parse(answer);
+            }
             return parse(open.in().readAllBytes());
         } catch (java.nio.file.NoSuchFileException e) {
             throw new AgentException("no such file: " + file, 400);

@@ -58,19 +58,22 @@ public final class ApiServer {
     private final ExecRoutes exec;
     private final FileRoutes files;
     private final StorageRoutes storage;
+    private final AppImageRoutes appImages;
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log) {
-        this(vertx, lxcpath, instances, images, profiles, operations, events, log, new Volumes(Path.of("/var/lib/berth/volumes"), lxcpath));
+        this(vertx, lxcpath, instances, images, profiles, operations, events, log, new Volumes(Path.of("/var/lib/berth/volumes"), lxcpath),
+                new dev.berth.agent.app.AppImageStore(Path.of("/var/lib/berth/app-images")));
     }
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
-                     Operations operations, Events events, AgentLog log, Volumes volumes) {
+                     Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages) {
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
         this.exec = new ExecRoutes(this, lxcpath, operations, log);
         this.files = new FileRoutes(vertx, instances, log);
         this.storage = new StorageRoutes(this, instances, volumes, operations);
+        this.appImages = new AppImageRoutes(this, appImages, instances, operations, log);
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;
@@ -83,6 +86,7 @@ public final class ApiServer {
         // Image uploads stream to disk; everything else is JSON with a bounded body.
         router.post("/1.0/images").handler(images::upload);
         router.post("/1.0/containers/:name/files").handler(files::push);
+        router.post("/1.0/app-images").handler(appImages::upload);
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY));
         router.get("/1.0").handler(this::info);
         router.get("/1.0/containers").handler(this::listContainers);
@@ -114,6 +118,9 @@ public final class ApiServer {
         router.delete("/1.0/images/aliases/:alias").handler(images::removeAlias);
         router.get("/1.0/images/:fingerprint").handler(images::get);
         router.delete("/1.0/images/:fingerprint").handler(images::delete);
+        router.get("/1.0/app-images").handler(appImages::list);
+        router.get("/1.0/app-images/:ref").handler(appImages::get);
+        router.delete("/1.0/app-images/:ref").handler(appImages::delete);
         router.get("/1.0/operations").handler(this::listOperations);
         router.get("/1.0/operations/:id").handler(this::getOperation);
         router.delete("/1.0/operations/:id").handler(this::cancelOperation);
@@ -561,6 +568,13 @@ public final class ApiServer {
             };
         }
         if (!ctx.response().ended()) {
+            if (!ctx.request().isEnded()) {
+                // refused before the body was read (an upload with a bad name): say so, then close, so
+                // that a client still sending sees the answer rather than waiting on a full socket
+                ctx.response().putHeader("Connection", "close");
+                ctx.response().endHandler(v -> ctx.request().connection().close());
+                ctx.request().resume();
+            }
             respond(ctx, status, new Models.ErrorBody("error", status, message, field));
         }
     }

@@ -775,6 +775,27 @@ public final class Instances {
         return users;
     }
 
+    /**
+     * The containers whose composed profiles name an app image that {@code matches} (a reference
+     * as written: name[:tag][@digest]), sorted; containers whose profiles no longer compose are skipped.
+     */
+    public List<String> usingAppImage(java.util.function.Predicate<String> matches) {
+        List<String> users = new java.util.ArrayList<>();
+        for (String name : names()) {
+            try {
+                ContainerRecord record = record(name);
+                ProfileSpec.App app = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()))
+                        .spec().app();
+                if (app != null && app.image() != null && matches.test(app.image())) {
+                    users.add(name);
+                }
+            } catch (RuntimeException e) {
+                // not Berth's, or its profiles no longer compose
+            }
+        }
+        return users;
+    }
+
     /** The containers whose records name profile {@code profile}, sorted. */
     public List<String> usedBy(String profile) {
         return usedByAny(Set.of(profile));

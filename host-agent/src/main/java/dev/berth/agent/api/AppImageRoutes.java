@@ -1,0 +1,136 @@
+package dev.berth.agent.api;
+
+import dev.berth.agent.app.AppImageException;
+import dev.berth.agent.app.AppImageStore;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Operations;
+import io.vertx.core.file.OpenOptions;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * {@code /1.0/app-images}: the app containers' OCI images. {@code POST} with an OCI image layout tar
+ * or a {@code docker save} archive as the body (Content-Type application/octet-stream; optional
+ * {@code X-Berth-Name: name[:tag]}) imports it as an operation; {@code GET} lists or shows one
+ * (by name[:tag], digest or digest prefix, URL-encoded); {@code DELETE} removes one no container's
+ * profile names.
+ */
+final class AppImageRoutes {
+
+    private final ApiServer api;
+    private final AppImageStore images;
+    private final Instances instances;
+    private final Operations operations;
+    private final AgentLog log;
+
+    AppImageRoutes(ApiServer api, AppImageStore images, Instances instances, Operations operations, AgentLog log) {
+        this.api = api;
+        this.images = images;
+        this.instances = instances;
+        this.operations = operations;
+        this.log = log;
+    }
+
+    void list(RoutingContext ctx) {
+        boolean full = "1".equals(ctx.queryParams().get("recursion"));
+        api.blocking(ctx, () -> full ? images.list().stream().map(AppImageRoutes::view).toList()
+                : images.list().stream().map(i -> "/1.0/app-images/" + i.digest()).toList(), 200);
+    }
+
+    void get(RoutingContext ctx) {
+        String ref = ctx.pathParam("ref");
+        api.blocking(ctx, () -> view(images.get(ref)), 200);
+    }
+
+    void delete(RoutingContext ctx) {
+        String ref = ctx.pathParam("ref");
+        api.blocking(ctx, () -> {
+            AppImageStore.AppImage image = images.get(ref);
+            images.delete(image, instances.usingAppImage(written -> names(written, image)));
+            log.info("Deleted app image " + image.reference() + " " + image.digest());
+            return Map.of("deleted", image.digest());
+        }, 200);
+    }
+
+    /** Whether a profile's {@code app.image} (as written) names {@code image}. */
+    private boolean names(String written, AppImageStore.AppImage image) {
+        try {
+            return images.find(written).map(found -> found.digest().equals(image.digest())).orElse(false);
+        } catch (AppImageException e) {
+            return false;
+        }
+    }
+
+    /** {@code POST /1.0/app-images}: the archive streams to a file beside the store, then an operation imports it. */
+    void upload(RoutingContext ctx) {
+        String type = Objects.requireNonNullElse(ctx.request().getHeader("Content-Type"), "");
+        if (!ImageRoutes.ARCHIVE_TYPES.contains(type.split(";")[0].strip())) {
+            throw new ApiServer.BadRequest("send the image archive (an OCI image layout tar or a docker save archive) as the body,"
+                    + " with Content-Type: application/octet-stream", null);
+        }
+        ctx.request().pause();
+        String length = ctx.request().getHeader("Content-Length");
+        if (length != null && Long.parseLong(length) > ImageRoutes.MAX_UPLOAD) {
+            throw new ApiServer.PayloadTooLarge("the archive is larger than " + (ImageRoutes.MAX_UPLOAD >> 30) + " GiB");
+        }
+        String name = ctx.request().getHeader("X-Berth-Name");
+        if (name != null && !name.isBlank()) {
+            AppImageStore.Reference.parse(name); // a bad name fails now, before the upload
+        }
+        String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
+        Path upload = images.directory().resolve(".upload-" + UUID.randomUUID());
+        ctx.vertx().fileSystem().mkdirs(images.directory().toString())
+                .compose(v -> ctx.vertx().fileSystem().open(upload.toString(), new OpenOptions().setCreateNew(true).setWrite(true)))
+                .compose(file -> ctx.request().pipeTo(file).map(v -> file))
+                .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work("Importing app image " + source, null, null,
+                        false, () -> {
+                    try {
+                        if (Files.size(upload) == 0) {
+                            throw new ApiServer.BadRequest("the request body is empty: send the archive as the body", null);
+                        }
+                        AppImageStore.AppImage image = images.importArchive(upload, name, source);
+                        log.info("Imported app image " + image.reference() + " " + image.digest() + " from " + source);
+                        return view(image);
+                    } finally {
+                        Files.deleteIfExists(upload);
+                    }
+                }))))
+                .onFailure(t -> {
+                    try {
+                        Files.deleteIfExists(upload);
+                    } catch (IOException e) {
+                        t.addSuppressed(e);
+                    }
+                    ctx.fail(t);
+                });
+    }
+
+    static Map<String, Object> view(AppImageStore.AppImage image) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("name", image.name());
+        view.put("tag", image.tag());
+        view.put("reference", image.reference());
+        view.put("digest", image.digest());
+        view.put("size", image.size());
+        view.put("layers", image.layers().size());
+        view.put("imported", image.imported().toString());
+        view.put("source", image.source());
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("entrypoint", image.config().entrypoint());
+        config.put("cmd", image.config().cmd());
+        config.put("env", image.config().env());
+        config.put("workdir", image.config().workdir());
+        config.put("user", image.config().user());
+        config.put("exposedPorts", image.config().exposedPorts());
+        view.put("config", config);
+        view.put("layerDigests", image.layers().stream().map(AppImageStore.Layer::digest).toList());
+        return view;
+    }
+}

@@ -54,6 +54,10 @@ public final class OciImageFixture {
             return file(name, content.getBytes(StandardCharsets.UTF_8), mode);
         }
 
+        public Layer file(String name, String content, int mode, int uid, int gid) {
+            return file(name, content.getBytes(StandardCharsets.UTF_8), mode, uid, gid);
+        }
+
         public Layer symlink(String name, String target) {
             entries.add(new Entry(name, '2', 0777, 0, 0, new byte[0], target));
             return this;
@@ -149,6 +153,15 @@ public final class OciImageFixture {
         return out.toByteArray();
     }
 
+    /** An ordered map, so that the JSON (and so every digest) is the same in every run. */
+    private static Map<String, Object> map(Object... keysAndValues) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return map;
+    }
+
     private static String json(Object value) {
         return switch (value) {
             case null -> "null";
@@ -174,13 +187,13 @@ public final class OciImageFixture {
         config.put("Env", image.env());
         config.put("WorkingDir", image.workdir());
         Map<String, Object> ports = new LinkedHashMap<>();
-        image.exposedPorts().forEach(p -> ports.put(p + "/tcp", Map.of()));
+        image.exposedPorts().forEach(p -> ports.put(p + "/tcp", map()));
         config.put("ExposedPorts", ports);
         Map<String, Object> whole = new LinkedHashMap<>();
         whole.put("architecture", "amd64");
         whole.put("os", "linux");
         whole.put("config", config);
-        whole.put("rootfs", Map.of("type", "layers", "diff_ids", diffIds));
+        whole.put("rootfs", map("type", "layers", "diff_ids", diffIds));
         return json(whole).getBytes(StandardCharsets.UTF_8);
     }
 
@@ -193,14 +206,14 @@ public final class OciImageFixture {
             byte[] tar = layer.tar();
             diffIds.add(sha256(tar));
             byte[] compressed = gzip(tar);
-            layers.add(Map.of("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip", "digest", blob(dir, compressed),
+            layers.add(map("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip", "digest", blob(dir, compressed),
                     "size", compressed.length));
         }
         byte[] config = configJson(image, diffIds);
         Map<String, Object> manifest = new LinkedHashMap<>();
         manifest.put("schemaVersion", 2);
         manifest.put("mediaType", "application/vnd.oci.image.manifest.v1+json");
-        manifest.put("config", Map.of("mediaType", "application/vnd.oci.image.config.v1+json", "digest", blob(dir, config),
+        manifest.put("config", map("mediaType", "application/vnd.oci.image.config.v1+json", "digest", blob(dir, config),
                 "size", config.length));
         manifest.put("layers", layers);
         byte[] manifestBytes = json(manifest).getBytes(StandardCharsets.UTF_8);
@@ -208,8 +221,8 @@ public final class OciImageFixture {
         Map<String, Object> index = new LinkedHashMap<>();
         index.put("schemaVersion", 2);
         index.put("mediaType", "application/vnd.oci.image.index.v1+json");
-        index.put("manifests", List.of(Map.of("mediaType", "application/vnd.oci.image.manifest.v1+json", "digest", manifestDigest,
-                "size", manifestBytes.length, "annotations", Map.of("org.opencontainers.image.ref.name", image.reference()))));
+        index.put("manifests", List.of(map("mediaType", "application/vnd.oci.image.manifest.v1+json", "digest", manifestDigest,
+                "size", manifestBytes.length, "annotations", map("org.opencontainers.image.ref.name", image.reference()))));
         Files.writeString(dir.resolve("index.json"), json(index));
         Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
         return manifestDigest;
@@ -246,9 +259,9 @@ public final class OciImageFixture {
         byte[] config = configJson(image, diffIds);
         String configName = sha256(config).substring("sha256:".length()) + ".json";
         archive.file(configName, config, 0644);
-        archive.file("manifest.json", json(List.of(Map.of("Config", configName, "RepoTags", List.of(image.reference()),
+        archive.file("manifest.json", json(List.of(map("Config", configName, "RepoTags", List.of(image.reference()),
                 "Layers", layerPaths))), 0644);
-        archive.file("repositories", json(Map.of(image.name(), Map.of(image.tag(), layerPaths.getLast().split("/")[0]))), 0644);
+        archive.file("repositories", json(map(image.name(), map(image.tag(), layerPaths.getLast().split("/")[0]))), 0644);
         Files.write(tarFile, archive.tar());
     }
 

@@ -223,6 +223,43 @@ public final class AppImageStore {
                 + " save archive (manifest.json)");
     }
 
+    /**
+     * Unpacks {@code image}'s layers, in order, into directory {@code path} under {@code root} (see
+     * {@link dev.berth.agent.files.ContainerRoot#extractLayer}); each blob's digest is checked again as
+     * it is read, so a blob damaged on disk fails the unpacking.
+     */
+    public void unpack(AppImage image, dev.berth.agent.files.ContainerRoot root, String path) {
+        for (Layer layer : image.layers()) {
+            MessageDigest sha = digester();
+            RuntimeException failure = null;
+            try (InputStream raw = new DigestInputStream(new BufferedInputStream(Files.newInputStream(blob(layer.digest())), 64 * 1024), sha)) {
+                try {
+                    InputStream plain = layerStream(raw, layer.mediaType(), layer.digest());
+                    root.extractLayer(path, plain);
+                    plain.transferTo(OutputStream.nullOutputStream());
+                } catch (IOException | RuntimeException e) {
+                    failure = e instanceof RuntimeException r ? r : new UncheckedIOException("cannot unpack layer " + layer.digest()
+                            + " of " + image.reference() + ": " + e.getMessage(), (IOException) e);
+                }
+                raw.transferTo(OutputStream.nullOutputStream()); // the whole blob counts in its digest
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read layer " + layer.digest() + " of " + image.reference() + ": " + e.getMessage(), e);
+            }
+            String actual = "sha256:" + HexFormat.of().formatHex(sha.digest());
+            if (!actual.equals(layer.digest())) {
+                AppImageException.Invalid damaged = new AppImageException.Invalid("layer " + layer.digest() + " of " + image.reference()
+                        + " is damaged in the store (it hashes to " + actual + "): delete the image and import it again");
+                if (failure != null) {
+                    damaged.addSuppressed(failure);
+                }
+                throw damaged;
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+
     // ---- OCI image layout ----
 
     private AppImage importOci(Path root, String name, String source) throws IOException {

@@ -191,6 +191,21 @@ public final class ContainerRoot implements AutoCloseable {
      * @return the number of entries written
      */
     public int extract(String path, InputStream in, int uid, int gid) {
+        return extract(path, in, uid, gid, false);
+    }
+
+    /**
+     * Applies an OCI image layer (a tar stream) to directory {@code path}, as {@link #extract} does,
+     * with the layer rules on top: a whiteout ({@code .wh.NAME}) deletes NAME from what the layers
+     * below made, an opaque marker ({@code .wh..wh..opq}) empties its directory, an entry replaces
+     * whatever is at its name (a file where a directory was, and the reverse), and hard links are
+     * made (their targets resolved under {@code path} too). Devices and fifos are not made.
+     */
+    public int extractLayer(String path, InputStream in) {
+        return extract(path, in, 0, 0, true);
+    }
+
+    private int extract(String path, InputStream in, int uid, int gid, boolean layer) {
         mkdirs(path, 0755, uid, gid);
         int target = resolve(path, Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
         int count = 0;
@@ -209,6 +224,21 @@ public final class ContainerRoot implements AutoCloseable {
                         : Native.openat2(target, split[0], Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC, 0, RESOLVE);
                 check(dir, path + "/" + split[0]);
                 try {
+                    if (layer && split[1].startsWith(".wh.")) {
+                        if (split[1].equals(".wh..wh..opq")) {
+                            try (var children = Files.list(proc(dir))) {
+                                for (Path child : children.toList()) {
+                                    removeTree(child);
+                                }
+                            }
+                        } else {
+                            removeTree(proc(dir).resolve(split[1].substring(4)));
+                        }
+                        continue;
+                    }
+                    if (layer) {
+                        replace(dir, split[1], entry.type());
+                    }
                     switch (entry.type()) {
                         case DIRECTORY -> directory(dir, split[1], path + "/" + name, entry.mode(), entry.uid(), entry.gid(), true);
                         case FILE -> writeIn(dir, path + "/" + split[0], split[1], tar.data(), entry.mode(), entry.uid(), entry.gid());
@@ -217,8 +247,22 @@ public final class ContainerRoot implements AutoCloseable {
                             check(Native.symlinkat(entry.linkTarget(), dir, split[1]), path + "/" + name);
                             Native.fchownat(dir, split[1], shift(entry.uid()), shift(entry.gid()), Native.AT_SYMLINK_NOFOLLOW);
                         }
-                        case OTHER, HARDLINK -> {
-                            continue; // devices, fifos, hard links: not carried
+                        case HARDLINK -> {
+                            if (!layer) {
+                                continue; // not carried by file pushes
+                            }
+                            List<String> linkParts = parts(entry.linkTarget());
+                            int existing = Native.openat2(target, String.join("/", linkParts), Native.O_PATH | Native.O_NOFOLLOW
+                                    | Native.O_CLOEXEC, 0, RESOLVE);
+                            check(existing, path + "/" + entry.linkTarget());
+                            try {
+                                check(Native.linkat(existing, "", dir, split[1], Native.AT_EMPTY_PATH), path + "/" + name);
+                            } finally {
+                                Native.close(existing);
+                            }
+                        }
+                        case OTHER -> {
+                            continue; // devices, fifos: not carried
                         }
                     }
                     count++;
@@ -231,6 +275,34 @@ public final class ContainerRoot implements AutoCloseable {
             throw new UncheckedIOException("cannot unpack the archive into " + describe(path) + ": " + e.getMessage(), e);
         } finally {
             Native.close(target);
+        }
+    }
+
+    /** Clears the way for a layer entry of {@code type} at {@code name}: what is there goes unless both are directories. */
+    private void replace(int dir, String name, Tar.Type type) throws IOException {
+        Path at = proc(dir).resolve(name);
+        if (!Files.exists(at, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (type == Tar.Type.DIRECTORY && Files.isDirectory(at, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        removeTree(at);
+    }
+
+    /** Deletes a file, link or directory tree, never following a symlink. */
+    private static void removeTree(Path at) throws IOException {
+        if (!Files.exists(at, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isDirectory(at, LinkOption.NOFOLLOW_LINKS)) {
+            try (var walk = Files.walk(at)) { // walk follows no links
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        } else {
+            Files.delete(at);
         }
     }
 

@@ -67,6 +67,9 @@ final class Native {
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
     private static final MethodHandle FCHMOD = libc("fchmod",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
+    private static final MethodHandle LINKAT = libc("linkat",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT), CAPTURE);
     private static final MethodHandle RENAMEAT = libc("renameat",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
                     ValueLayout.ADDRESS), CAPTURE);
@@ -142,6 +145,17 @@ final class Native {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             int rc = (int) UNLINKAT.invokeExact(state, dirfd, arena.allocateFrom(name), flags);
+            return rc < 0 ? -errno(state) : rc;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** linkat; with an empty {@code from} and {@link #AT_EMPTY_PATH}, a new name for the file {@code fromDir} is open on. */
+    static int linkat(int fromDir, String from, int toDir, String to, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = (int) LINKAT.invokeExact(state, fromDir, arena.allocateFrom(from), toDir, arena.allocateFrom(to), flags);
             return rc < 0 ? -errno(state) : rc;
         } catch (Throwable t) {
             throw rethrow(t);

@@ -568,7 +568,7 @@ public final class ApiServer {
             };
         }
         if (!ctx.response().ended()) {
-            if (!ctx.request().isEnded()) {
+            if (Boolean.TRUE.equals(ctx.get(UNREAD_UPLOAD)) && !ctx.request().isEnded()) {
                 // refused before the body was read (an upload with a bad name): say so, then close, so
                 // that a client still sending sees the answer rather than waiting on a full socket
                 ctx.response().putHeader("Connection", "close");
@@ -578,6 +578,9 @@ public final class ApiServer {
             respond(ctx, status, new Models.ErrorBody("error", status, message, field));
         }
     }
+
+    /** Set by the upload routes while the request body is paused and unread (see {@link #error}). */
+    static final String UNREAD_UPLOAD = "berth.unread-upload";
 
     /** 400 with the field at fault. */
     static final class BadRequest extends RuntimeException {

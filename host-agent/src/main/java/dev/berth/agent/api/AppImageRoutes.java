@@ -76,6 +76,7 @@ final class AppImageRoutes {
                     + " with Content-Type: application/octet-stream", null);
         }
         ctx.request().pause();
+        ctx.put(ApiServer.UNREAD_UPLOAD, true);
         String length = ctx.request().getHeader("Content-Length");
         if (length != null && Long.parseLong(length) > ImageRoutes.MAX_UPLOAD) {
             throw new ApiServer.PayloadTooLarge("the archive is larger than " + (ImageRoutes.MAX_UPLOAD >> 30) + " GiB");

@@ -77,6 +77,7 @@ final class FileRoutes {
         String name = ctx.pathParam("name");
         String path = ctx.queryParams().get("path");
         ctx.request().pause();
+        ctx.put(ApiServer.UNREAD_UPLOAD, true);
         Lxc.validateName(name);
         String type = header(ctx, "X-Berth-Type", "file");
         int mode = Integer.parseInt(header(ctx, "X-Berth-Mode", type.equals("directory") ? "0755" : "0644"), 8);

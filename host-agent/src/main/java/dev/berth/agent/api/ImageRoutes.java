@@ -99,6 +99,7 @@ final class ImageRoutes {
             return;
         }
         ctx.request().pause(); // until the file is open to take the body
+        ctx.put(ApiServer.UNREAD_UPLOAD, true);
         String length = ctx.request().getHeader("Content-Length");
         if (length != null && Long.parseLong(length) > MAX_UPLOAD) {
             throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");

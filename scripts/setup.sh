@@ -9,8 +9,10 @@ source "$(dirname "$0")/lib.sh"
 # lxc/lxc-dev: liblxc 5 and its headers (the bindings and their layout probe); busybox-static: the tiny
 # test and demo image; debootstrap: Debian images; gcc: the start helper and the layout probe;
 # uidmap: unprivileged containers; maven: the build; hyperfine: whole-command benchmarks;
-# openssh-client: berth --remote; openssh-server: the remote tests run their own sshd on 127.0.0.1.
-packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine openssh-client openssh-server)
+# openssh-client: berth --remote; openssh-server: the remote tests run their own sshd on 127.0.0.1;
+# crun and catatonit: the app container's runtime and its zombie-reaping init (used inside containers).
+packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine openssh-client openssh-server
+  crun catatonit)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

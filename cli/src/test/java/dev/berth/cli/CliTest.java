@@ -287,6 +287,21 @@ class CliTest {
         assertThat(berth("profile", "apply", "-f", profile.toString()).code()).isZero();
         String shop = sandbox.name("shop");
         assertThat(berth("launch", shop, "-p", "default", "-p", "shop", "-q").code()).isZero();
+        // a pinned profile refuses any other image, before anything is made; a missing image is named
+        JsonNode shopImage = berth("app", "image", "list", "--format", "json").json();
+        String shopDigest = java.util.stream.StreamSupport.stream(shopImage.spliterator(), false)
+                .filter(i -> i.get("reference").asText().equals("shop/web:2")).findFirst().orElseThrow().get("digest").asText();
+        Path pinned = Files.writeString(dir.resolve("pinned.yaml"), "name: pinned\napp:\n  image: shop/web:2@" + digest + "\n");
+        Path missing = Files.writeString(dir.resolve("missing.yaml"), "name: missing\napp:\n  image: nosuch:1\n");
+        assertThat(berth("profile", "apply", "-f", pinned.toString(), missing.toString()).code()).isZero();
+        Run wrongPin = berth("launch", sandbox.name("pin"), "-p", "default", "-p", "pinned");
+        assertThat(wrongPin.code()).isEqualTo(Berth.USAGE);
+        assertThat(wrongPin.err()).contains("pins shop/web:2@" + digest, "shop/web:2 is " + shopDigest);
+        Run noImage = berth("launch", sandbox.name("pin"), "-p", "default", "-p", "missing");
+        assertThat(noImage.code()).isEqualTo(Berth.NOT_FOUND);
+        assertThat(noImage.err()).contains("no app image nosuch:1", "berth app image import");
+        assertThat(berth("list", "--names").out()).doesNotContain(sandbox.name("pin"));
+
         Run inUse = berth("app", "image", "delete", "shop/web:2");
         assertThat(inUse.code()).isEqualTo(Berth.CONFLICT);
         assertThat(inUse.err()).contains("used by " + shop);

@@ -215,9 +215,10 @@ public final class Berthd implements AutoCloseable {
         snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(instances::scheduledSnapshots, true).onSuccess(done -> done.forEach(
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log);
+        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
+        instances.appImages(ref -> appImages.get(ref).digest());
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
-                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()),
-                new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images")));
+                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());

@@ -116,6 +116,16 @@ public final class Instances {
         return new Reservation(name);
     }
 
+    /** Resolves a profile's {@code app.image} (and its pin) to a digest, or fails saying why; none until set. */
+    private java.util.function.Function<String, String> appImages = ref -> {
+        throw new InstanceException.Invalid("this agent has no app image store: the profile's app section cannot be run");
+    };
+
+    /** Where app images are looked up (the agent's app image store). */
+    public void appImages(java.util.function.Function<String, String> resolver) {
+        this.appImages = resolver;
+    }
+
     /**
      * Checks a launch request without touching anything: the profiles compose, the image exists
      * (busybox is made on first use), the config renders for this host. The API runs this before
@@ -129,6 +139,9 @@ public final class Instances {
         }
         LxcConfig.render(profile, host, null);
         checkNetwork(profile.spec().network());
+        if (profile.spec().app() != null) {
+            appImages.apply(profile.spec().app().image()); // a missing image or a broken pin is a 400 now
+        }
     }
 
     private void checkNetwork(ProfileSpec.Network spec) {
@@ -179,6 +192,11 @@ public final class Instances {
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
             stage("image", "resolving image " + imageRef);
             Image image = images.resolve(imageRef);
+            if (profile.spec().app() != null) {
+                String digest = appImages.apply(profile.spec().app().image());
+                stage("app", "app image " + profile.spec().app().image() + " is " + digest
+                        + " (checked; running the app inside is not built yet)");
+            }
             ProfileSpec.Network netSpec = profile.spec().network();
             checkNetwork(netSpec);
             // The revert closes before the handle, so its undos still have a live handle to work with.

@@ -286,7 +286,13 @@ class CliTest {
         Path profile = Files.writeString(dir.resolve("shop.yaml"), "name: shop\napp:\n  image: shop/web:2\n");
         assertThat(berth("profile", "apply", "-f", profile.toString()).code()).isZero();
         String shop = sandbox.name("shop");
-        assertThat(berth("launch", shop, "-p", "default", "-p", "shop", "-q").code()).isZero();
+        Run launchedShop = berth("launch", shop, "-p", "default", "-p", "shop", "-q");
+        assertThat(launchedShop.code()).as(launchedShop.err()).isZero();
+        // the app runs under crun inside the system container and shares its network: its page is at the container's loopback
+        Run page = berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/");
+        assertThat(page.code()).as(page.err()).isZero();
+        assertThat(page.out()).isEqualTo("two\n");
+        assertThat(berth("exec", shop, "--", "sh", "-c", "ps -o args | grep -c '^/dev/init -- /bin/busybox httpd'").out()).isEqualTo("1\n");
         // a pinned profile refuses any other image, before anything is made; a missing image is named
         JsonNode shopImage = berth("app", "image", "list", "--format", "json").json();
         String shopDigest = java.util.stream.StreamSupport.stream(shopImage.spliterator(), false)

@@ -216,7 +216,7 @@ public final class Berthd implements AutoCloseable {
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log);
         dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
-        instances.appImages(ref -> appImages.get(ref).digest());
+        instances.appStore(appImages);
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
                 new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());

@@ -232,7 +232,8 @@ public final class AppImageStore {
         for (Layer layer : image.layers()) {
             MessageDigest sha = digester();
             RuntimeException failure = null;
-            try (InputStream raw = new DigestInputStream(new BufferedInputStream(Files.newInputStream(blob(layer.digest())), 64 * 1024), sha)) {
+            try (InputStream raw = LayerCheck.readingSkips(
+                    new DigestInputStream(new BufferedInputStream(Files.newInputStream(blob(layer.digest())), 64 * 1024), sha))) {
                 try {
                     InputStream plain = layerStream(raw, layer.mediaType(), layer.digest());
                     root.extractLayer(path, plain);

@@ -45,7 +45,7 @@ final class LayerCheck {
     }
 
     /** A stream whose skip() reads (a DigestInputStream's skip would leave the skipped bytes out of the digest). */
-    private static InputStream readingSkips(InputStream in) {
+    static InputStream readingSkips(InputStream in) {
         return new java.io.FilterInputStream(in) {
             private final byte[] discard = new byte[8192];
 

@@ -121,9 +121,17 @@ public final class Instances {
         throw new InstanceException.Invalid("this agent has no app image store: the profile's app section cannot be run");
     };
 
+    private dev.berth.agent.app.AppImageStore appStore;
+
     /** Where app images are looked up (the agent's app image store). */
     public void appImages(java.util.function.Function<String, String> resolver) {
         this.appImages = resolver;
+    }
+
+    /** The app image store: with it, a profile's app runs inside its container (see {@link dev.berth.agent.app.AppRuntime}). */
+    public void appStore(dev.berth.agent.app.AppImageStore store) {
+        this.appStore = store;
+        this.appImages = ref -> store.get(ref).digest();
     }
 
     /**
@@ -192,10 +200,10 @@ public final class Instances {
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
             stage("image", "resolving image " + imageRef);
             Image image = images.resolve(imageRef);
-            if (profile.spec().app() != null) {
-                String digest = appImages.apply(profile.spec().app().image());
-                stage("app", "app image " + profile.spec().app().image() + " is " + digest
-                        + " (checked; running the app inside is not built yet)");
+            dev.berth.profile.AppSpec app = dev.berth.profile.AppSpec.from(profile.spec());
+            if (app != null) {
+                String digest = appImages.apply(app.image());
+                stage("app", "app image " + app.image() + " is " + digest);
             }
             ProfileSpec.Network netSpec = profile.spec().network();
             checkNetwork(netSpec);
@@ -232,7 +240,9 @@ public final class Instances {
                         deleteDirectory(container.directory());
                     });
                     List<Map.Entry<String, String>> config = new java.util.ArrayList<>(image.lxcConfig().entrySet());
-                    if (items.stream().noneMatch(i -> i.key().equals("lxc.mount.auto"))) {
+                    if (app != null && appStore != null) {
+                        config.addAll(dev.berth.agent.app.AppRuntime.lxcConfig());
+                    } else if (items.stream().noneMatch(i -> i.key().equals("lxc.mount.auto"))) {
                         config.add(Map.entry("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed"));
                     }
                     config.add(Map.entry("lxc.uts.name", name));
@@ -247,6 +257,13 @@ public final class Instances {
                         Files.move(seed, delta);
                     }
                     ensureVolumes(profile, items);
+                    if (app != null && appStore != null) {
+                        stage("app", "unpacking app image " + app.image());
+                        try (dev.berth.agent.files.ContainerRoot layer = dev.berth.agent.files.ContainerRoot.of(name,
+                                Snapshots.delta(container.directory()), 0)) {
+                            dev.berth.agent.app.AppRuntime.prepare(appStore, appStore.get(app.image()), app, layer, name);
+                        }
+                    }
                     log.debug("Defined " + name + " on image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
                             + " (overlay), profiles " + profileNames);
                     Failpoints.hit("launch-after-define");
@@ -259,6 +276,11 @@ public final class Instances {
                         log.warn(name + ": init did not get ready within " + INIT_TIMEOUT.toSeconds() + " s; it is running, see its console");
                     }
                     log.debug("Started " + name + ", init pid " + pid);
+                    if (app != null && appStore != null) {
+                        stage("app", "starting app " + app.image());
+                        dev.berth.agent.app.AppRuntime.start(container);
+                        log.debug("Started app " + app.image() + " in " + name);
+                    }
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
                     writeRecord(ready);
                     revert.success();

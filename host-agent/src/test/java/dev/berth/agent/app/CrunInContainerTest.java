@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 @RequiresLxc
 class CrunInContainerTest {
 
-    static final String CRUN = "/.berth/usr/lib64/ld-linux-x86-64.so.2 --library-path /.berth/usr/lib/x86_64-linux-gnu /.berth/usr/bin/crun";
+    static final String CRUN = AppRuntime.CRUN;
 
     @Test
     void theAppRunsUnderCrunInsideTheSystemContainerWithAnInitThatReapsZombies(LxcSandbox sandbox) throws Exception {

@@ -71,6 +71,19 @@ class LayerUnpackTest {
     }
 
     @Test
+    void uncompressedLayersFromADockerArchiveUnpackToo() throws Exception {
+        Path archive = dir.resolve("docker.tar");
+        OciImageFixture.writeDockerArchive(OciImageFixture.busyboxHttpd("web", "2", "two", 8080), archive);
+        AppImageStore store = new AppImageStore(dir.resolve("store"));
+        AppImageStore.AppImage image = store.importArchive(archive, null, "docker.tar");
+        assertThat(image.layers()).allSatisfy(l -> assertThat(l.mediaType()).isEqualTo(AppImageStore.LAYER_TAR));
+        try (ContainerRoot root = ContainerRoot.of("test", Files.createDirectories(dir.resolve("bundle")), 0)) {
+            store.unpack(image, root, "/rootfs");
+        }
+        assertThat(dir.resolve("bundle/rootfs/www/index.html")).hasContent("two");
+    }
+
+    @Test
     void aBlobDamagedInTheStoreFailsTheUnpacking() throws Exception {
         Path archive = dir.resolve("image.tar");
         OciImageFixture.writeOciArchive(OciImageFixture.busyboxHttpd("web", "1", "one", 8080), archive);

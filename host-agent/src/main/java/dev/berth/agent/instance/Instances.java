@@ -594,7 +594,23 @@ public final class Instances {
             }
         }
         if (action == Action.STOP && isEphemeral(name)) {
-            delete(name, true);
+            try {
+                delete(name, true);
+            } catch (InstanceException.NotFound e) {
+                return; // the reaper saw it stopped first and has deleted it
+            } catch (InstanceException.Conflict e) {
+                // the reaper saw it stopped first and is deleting it: the stop ends when the container is gone
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (Files.exists(lxcpath.resolve(name).resolve("config")) && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+                return;
+            }
             log.info("Deleted ephemeral container " + name + " on its stop");
         } else if ((action == Action.START || action == Action.RESTART) && network != null && network.addressOf(name) != null) {
             refreshHosts();

@@ -239,6 +239,9 @@ final class ContainerVerbs {
                 out.println("Processes:  " + state.path("processes").asText());
                 out.println("Addresses:  " + Output.text(state.path("addresses")));
             }
+            if (state.hasNonNull("app")) {
+                out.println("App:        " + state.path("app").path("image").asText() + ", " + state.path("app").path("status").asText());
+            }
             out.flush();
             return 0;
         }

@@ -292,6 +292,8 @@ class CliTest {
         Run page = berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/");
         assertThat(page.code()).as(page.err()).isZero();
         assertThat(page.out()).isEqualTo("two\n");
+        assertThat(berth("info", shop).out()).contains("App:        shop/web:2, running");
+        assertThat(berth("info", shop, "--format", "json").json().at("/state/app/status").asText()).isEqualTo("running");
         assertThat(berth("exec", shop, "--", "sh", "-c", "ps -o args | grep -c '^/dev/init -- /bin/busybox httpd'").out()).isEqualTo("1\n");
         // a pinned profile refuses any other image, before anything is made; a missing image is named
         JsonNode shopImage = berth("app", "image", "list", "--format", "json").json();

@@ -286,7 +286,9 @@ public final class ApiServer {
                         running ? c.memoryUsage() : null,
                         running ? c.memoryLimit() : null,
                         running ? Integer.parseInt(c.cgroupItem("pids.current").strip()) : null,
-                        running ? c.ipAddresses(null, null).stream().map(a -> a.getHostAddress()).toList() : List.of());
+                        running ? c.ipAddresses(null, null).stream().map(a -> a.getHostAddress()).toList() : List.of(),
+                        instances.appImageOf(name).map(image -> new Models.AppState(image,
+                                running ? dev.berth.agent.app.AppRuntime.state(c) : "stopped")).orElse(null));
             }
         }, 200);
     }

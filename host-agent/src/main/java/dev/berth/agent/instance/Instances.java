@@ -852,6 +852,18 @@ public final class Instances {
         return users;
     }
 
+    /** The app image container {@code name}'s composed profiles name, if they have an app section. */
+    public java.util.Optional<String> appImageOf(String name) {
+        try {
+            ContainerRecord record = record(name);
+            ProfileSpec.App app = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()))
+                    .spec().app();
+            return java.util.Optional.ofNullable(app == null ? null : app.image());
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty(); // not Berth's, or its profiles no longer compose
+        }
+    }
+
     /** The containers whose records name profile {@code profile}, sorted. */
     public List<String> usedBy(String profile) {
         return usedByAny(Set.of(profile));

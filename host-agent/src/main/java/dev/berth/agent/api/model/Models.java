@@ -38,7 +38,11 @@ public final class Models {
 
     /** {@code GET /1.0/containers/{name}/state}: live figures. */
     public record ContainerState(String status, Integer pid, Long memoryUsage, Long memoryLimit, Integer processes,
-                                 List<String> addresses) {
+                                 List<String> addresses, AppState app) {
+    }
+
+    /** The app container's image (as the profile names it) and its state as crun reports it; null without an app. */
+    public record AppState(String image, String status) {
     }
 
     /** {@code PUT /1.0/containers/{name}/state}: start, stop, restart, freeze or unfreeze. */

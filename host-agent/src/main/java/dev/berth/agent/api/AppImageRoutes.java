@@ -5,15 +5,10 @@ import dev.berth.agent.app.AppImageStore;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
-import io.vertx.core.file.OpenOptions;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 
 /**
  * {@code /1.0/app-images}: the app containers' OCI images. {@code POST} with an OCI image layout tar
@@ -72,45 +67,22 @@ final class AppImageRoutes {
     void upload(RoutingContext ctx) {
         String type = Objects.requireNonNullElse(ctx.request().getHeader("Content-Type"), "");
         if (!ImageRoutes.ARCHIVE_TYPES.contains(type.split(";")[0].strip())) {
+            ctx.put(ApiServer.UNREAD_UPLOAD, true); // no body handler before this route: answer, then close
             throw new ApiServer.BadRequest("send the image archive (an OCI image layout tar or a docker save archive) as the body,"
                     + " with Content-Type: application/octet-stream", null);
         }
-        ctx.request().pause();
-        ctx.put(ApiServer.UNREAD_UPLOAD, true);
-        String length = ctx.request().getHeader("Content-Length");
-        if (length != null && Long.parseLong(length) > ImageRoutes.MAX_UPLOAD) {
-            throw new ApiServer.PayloadTooLarge("the archive is larger than " + (ImageRoutes.MAX_UPLOAD >> 30) + " GiB");
-        }
-        String name = ctx.request().getHeader("X-Berth-Name");
-        if (name != null && !name.isBlank()) {
-            AppImageStore.Reference.parse(name); // a bad name fails now, before the upload
-        }
-        String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
-        Path upload = images.directory().resolve(".upload-" + UUID.randomUUID());
-        ctx.vertx().fileSystem().mkdirs(images.directory().toString())
-                .compose(v -> ctx.vertx().fileSystem().open(upload.toString(), new OpenOptions().setCreateNew(true).setWrite(true)))
-                .compose(file -> ctx.request().pipeTo(file).map(v -> file))
-                .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work("Importing app image " + source, null, null,
-                        false, () -> {
-                    try {
-                        if (Files.size(upload) == 0) {
-                            throw new ApiServer.BadRequest("the request body is empty: send the archive as the body", null);
-                        }
-                        AppImageStore.AppImage image = images.importArchive(upload, name, source);
-                        log.info("Imported app image " + image.reference() + " " + image.digest() + " from " + source);
-                        return view(image);
-                    } finally {
-                        Files.deleteIfExists(upload);
-                    }
-                }))))
-                .onFailure(t -> {
-                    try {
-                        Files.deleteIfExists(upload);
-                    } catch (IOException e) {
-                        t.addSuppressed(e);
-                    }
-                    ctx.fail(t);
-                });
+        ImageRoutes.receive(ctx, api, operations, images.directory(), () -> {
+            String name = ctx.request().getHeader("X-Berth-Name");
+            if (name != null && !name.isBlank()) {
+                AppImageStore.Reference.parse(name); // a bad name fails now, before the upload
+            }
+            String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
+            return new ImageRoutes.Upload("Importing app image " + source, file -> {
+                AppImageStore.AppImage image = images.importArchive(file, name, source);
+                log.info("Imported app image " + image.reference() + " " + image.digest() + " from " + source);
+                return view(image);
+            });
+        });
     }
 
     static Map<String, Object> view(AppImageStore.AppImage image) {

@@ -98,37 +98,58 @@ final class ImageRoutes {
             ctx.next();
             return;
         }
+        receive(ctx, api, operations, images.directory(), () -> {
+            List<String> aliases = Arrays.stream(Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Aliases"), "").split(","))
+                    .map(String::strip).filter(a -> !a.isEmpty()).toList();
+            ImageStore.checkAliases(aliases);
+            String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
+            return new Upload("Importing image " + source + " " + aliases, file -> result(images.importArchive(file, source, aliases), false));
+        });
+    }
+
+    /** What an archive upload becomes: its operation's description, and the work on the received file. */
+    record Upload(String description, Importer importer) {
+    }
+
+    /** Imports a received archive file (deleted afterwards either way). */
+    interface Importer {
+        Object importFile(Path file) throws Exception;
+    }
+
+    /**
+     * Receives an archive as the request body: checks the request first ({@code check}, with the body
+     * paused and unread), streams the body to a new file in {@code dir} (never into memory), then
+     * answers 202 with an operation that imports it; the file is deleted afterwards, and on any failure.
+     */
+    static void receive(RoutingContext ctx, ApiServer api, Operations operations, Path dir,
+                        java.util.function.Supplier<Upload> check) {
         ctx.request().pause(); // until the file is open to take the body
         ctx.put(ApiServer.UNREAD_UPLOAD, true);
         String length = ctx.request().getHeader("Content-Length");
         if (length != null && Long.parseLong(length) > MAX_UPLOAD) {
             throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");
         }
-        List<String> aliases = Arrays.stream(Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Aliases"), "").split(","))
-                .map(String::strip).filter(a -> !a.isEmpty()).toList();
-        ImageStore.checkAliases(aliases);
-        String source = Objects.requireNonNullElse(ctx.request().getHeader("X-Berth-Filename"), "upload");
-        Path upload = images.directory().resolve(".upload-" + UUID.randomUUID());
-        ctx.vertx().fileSystem().mkdirs(images.directory().toString())
-                .compose(v -> ctx.vertx().fileSystem().open(upload.toString(), new OpenOptions().setCreateNew(true).setWrite(true)))
-                .compose(file -> ctx.request().pipeTo(file).map(v -> file))
-                .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work("Importing image " + source + " "
-                        + aliases, null, null, false, () -> {
+        Upload upload = check.get();
+        Path file = dir.resolve(".upload-" + UUID.randomUUID());
+        ctx.vertx().fileSystem().mkdirs(dir.toString())
+                .compose(v -> ctx.vertx().fileSystem().open(file.toString(), new OpenOptions().setCreateNew(true).setWrite(true)))
+                .compose(open -> ctx.request().pipeTo(open).map(v -> open))
+                .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work(upload.description(), null, null, false, () -> {
                     try {
-                        if (Files.size(upload) == 0) {
+                        if (Files.size(file) == 0) {
                             throw new ApiServer.BadRequest("the request body is empty: send the archive as the body", null);
                         }
-                        if (Files.size(upload) > MAX_UPLOAD) {
+                        if (Files.size(file) > MAX_UPLOAD) {
                             throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");
                         }
-                        return result(images.importArchive(upload, source, aliases), false);
+                        return upload.importer().importFile(file);
                     } finally {
-                        Files.deleteIfExists(upload);
+                        Files.deleteIfExists(file);
                     }
                 }))))
                 .onFailure(t -> {
                     try {
-                        Files.deleteIfExists(upload);
+                        Files.deleteIfExists(file);
                     } catch (IOException e) {
                         t.addSuppressed(e);
                     }

@@ -259,7 +259,10 @@ final class ContainerVerbs {
         @Option(names = "--all", description = "Every container.")
         boolean all;
 
-        abstract String action();
+        /** The agent's action: the command's own name (start, stop, restart, freeze, unfreeze). */
+        String action() {
+            return getClass().getAnnotation(Command.class).name();
+        }
 
         boolean force() {
             return false;
@@ -305,42 +308,22 @@ final class ContainerVerbs {
 
     @Command(name = "start", description = "Start containers.")
     static final class Start extends StateChange {
-        @Override
-        String action() {
-            return "start";
-        }
     }
 
     @Command(name = "stop", description = "Stop containers: init is asked to halt, then killed after --timeout.")
     static final class Stop extends Halting {
-        @Override
-        String action() {
-            return "stop";
-        }
     }
 
     @Command(name = "restart", description = "Restart containers (a clean halt first, unless --force).")
     static final class Restart extends Halting {
-        @Override
-        String action() {
-            return "restart";
-        }
     }
 
     @Command(name = "freeze", description = "Freeze containers' processes.")
     static final class Freeze extends StateChange {
-        @Override
-        String action() {
-            return "freeze";
-        }
     }
 
     @Command(name = "unfreeze", description = "Let frozen containers run again.")
     static final class Unfreeze extends StateChange {
-        @Override
-        String action() {
-            return "unfreeze";
-        }
     }
 
     private static List<String> targets(Berth berth, List<String> names, boolean all) {

@@ -116,22 +116,22 @@ public final class Instances {
         return new Reservation(name);
     }
 
-    /** Resolves a profile's {@code app.image} (and its pin) to a digest, or fails saying why; none until set. */
-    private java.util.function.Function<String, String> appImages = ref -> {
-        throw new InstanceException.Invalid("this agent has no app image store: the profile's app section cannot be run");
-    };
-
     private dev.berth.agent.app.AppImageStore appStore;
-
-    /** Where app images are looked up (the agent's app image store). */
-    public void appImages(java.util.function.Function<String, String> resolver) {
-        this.appImages = resolver;
-    }
 
     /** The app image store: with it, a profile's app runs inside its container (see {@link dev.berth.agent.app.AppRuntime}). */
     public void appStore(dev.berth.agent.app.AppImageStore store) {
         this.appStore = store;
-        this.appImages = ref -> store.get(ref).digest();
+    }
+
+    /** The image a profile's app section names (its pin checked), or a clear failure; null without an app. */
+    private dev.berth.agent.app.AppImageStore.AppImage appImage(ProfileSpec.App app) {
+        if (app == null) {
+            return null;
+        }
+        if (appStore == null) {
+            throw new InstanceException.Invalid("this agent has no app image store: the profile's app section cannot be run");
+        }
+        return appStore.get(app.image()); // a missing image or a broken pin fails here
     }
 
     /**
@@ -147,9 +147,7 @@ public final class Instances {
         }
         LxcConfig.render(profile, host, null);
         checkNetwork(profile.spec().network());
-        if (profile.spec().app() != null) {
-            appImages.apply(profile.spec().app().image()); // a missing image or a broken pin is a 400 now
-        }
+        appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
     }
 
     private void checkNetwork(ProfileSpec.Network spec) {
@@ -201,9 +199,9 @@ public final class Instances {
             stage("image", "resolving image " + imageRef);
             Image image = images.resolve(imageRef);
             dev.berth.profile.AppSpec app = dev.berth.profile.AppSpec.from(profile.spec());
-            if (app != null) {
-                String digest = appImages.apply(app.image());
-                stage("app", "app image " + app.image() + " is " + digest);
+            dev.berth.agent.app.AppImageStore.AppImage appImage = appImage(profile.spec().app());
+            if (appImage != null) {
+                stage("app", "app image " + app.image() + " is " + appImage.digest());
             }
             ProfileSpec.Network netSpec = profile.spec().network();
             checkNetwork(netSpec);
@@ -240,7 +238,7 @@ public final class Instances {
                         deleteDirectory(container.directory());
                     });
                     List<Map.Entry<String, String>> config = new java.util.ArrayList<>(image.lxcConfig().entrySet());
-                    if (app != null && appStore != null) {
+                    if (appImage != null) {
                         config.addAll(dev.berth.agent.app.AppRuntime.lxcConfig());
                     } else if (items.stream().noneMatch(i -> i.key().equals("lxc.mount.auto"))) {
                         config.add(Map.entry("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed"));
@@ -257,11 +255,11 @@ public final class Instances {
                         Files.move(seed, delta);
                     }
                     ensureVolumes(profile, items);
-                    if (app != null && appStore != null) {
+                    if (appImage != null) {
                         stage("app", "unpacking app image " + app.image());
                         try (dev.berth.agent.files.ContainerRoot layer = dev.berth.agent.files.ContainerRoot.of(name,
-                                Snapshots.delta(container.directory()), 0)) {
-                            dev.berth.agent.app.AppRuntime.prepare(appStore, appStore.get(app.image()), app, layer, name);
+                                Snapshots.delta(container.directory()), idShift(name))) {
+                            dev.berth.agent.app.AppRuntime.prepare(appStore, appImage, app, layer, name);
                         }
                     }
                     log.debug("Defined " + name + " on image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
@@ -276,7 +274,7 @@ public final class Instances {
                         log.warn(name + ": init did not get ready within " + INIT_TIMEOUT.toSeconds() + " s; it is running, see its console");
                     }
                     log.debug("Started " + name + ", init pid " + pid);
-                    if (app != null && appStore != null) {
+                    if (appImage != null) {
                         stage("app", "starting app " + app.image());
                         dev.berth.agent.app.AppRuntime.start(container);
                         log.debug("Started app " + app.image() + " in " + name);
@@ -838,15 +836,8 @@ public final class Instances {
     public List<String> usingAppImage(java.util.function.Predicate<String> matches) {
         List<String> users = new java.util.ArrayList<>();
         for (String name : names()) {
-            try {
-                ContainerRecord record = record(name);
-                ProfileSpec.App app = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()))
-                        .spec().app();
-                if (app != null && app.image() != null && matches.test(app.image())) {
-                    users.add(name);
-                }
-            } catch (RuntimeException e) {
-                // not Berth's, or its profiles no longer compose
+            if (appImageOf(name).filter(matches).isPresent()) {
+                users.add(name);
             }
         }
         return users;

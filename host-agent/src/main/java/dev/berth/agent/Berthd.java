@@ -165,6 +165,7 @@ public final class Berthd implements AutoCloseable {
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
+    private long appMonitor = -1;
 
     public Berthd(Settings settings) {
         this.settings = settings;
@@ -217,8 +218,14 @@ public final class Berthd implements AutoCloseable {
         operations = new Operations(events, log);
         dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
         instances.appStore(appImages);
+        dev.berth.agent.instance.Apps apps = new dev.berth.agent.instance.Apps(instances, appImages, events, log);
+        // App states and health checks: a file read per running app each half second; the checks run on virtual threads.
+        appMonitor = v.setPeriodic(500, id -> v.executeBlocking(() -> {
+            apps.tick();
+            return null;
+        }, true));
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
-                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages);
+                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());
@@ -240,6 +247,7 @@ public final class Berthd implements AutoCloseable {
         if (v != null) {
             v.cancelTimer(reaper);
             v.cancelTimer(snapshotter);
+            v.cancelTimer(appMonitor);
             if (network != null) {
                 network.close();
             }

@@ -20,6 +20,11 @@ public record AppSpec(String image, List<String> entrypoint, List<String> comman
                               Duration timeout, int retries) {
     }
 
+    /** The same app from another image (an upgrade): the image's own entrypoint and command apply unless the profile set them. */
+    public AppSpec withImage(String otherImage) {
+        return new AppSpec(otherImage, entrypoint, command, env, workdir, user, ports, health, restart, stopSignal, stopGrace);
+    }
+
     /** The app container of a composed profile, or null when it declares none. */
     public static AppSpec from(ProfileSpec spec) {
         App app = spec.app();

@@ -134,7 +134,8 @@ public record ProfileSpec(
             @Doc("How to tell that the app is up.") Health health,
             @Doc("no, on-failure (default) or always.") Restart restart,
             @Key("stop-signal") @Doc("Signal that asks the app to stop (default SIGTERM).") String stopSignal,
-            @Key("stop-grace") @Doc("How long to wait after the stop signal before SIGKILL (default 10s).") Interval stopGrace)
+            @Key("stop-grace") @Doc("How long to wait after the stop signal before SIGKILL (default 10s).") Interval stopGrace,
+            @Range(min = 0, max = 20) @Doc("Previous revisions kept after an upgrade, for berth app rollback (default 2).") Integer keep)
             implements Validated {
 
         @Override

@@ -124,9 +124,19 @@ public final class OciImageFixture {
                 .symlink("bin/sleep", "busybox").dir("tmp", 01777).dir("etc", 0755)
                 .file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/www:/bin/sh\n", 0644)
                 .file("etc/group", "root:x:0:\nwww:x:33:\n", 0644);
-        Layer site = new Layer().dir("www", 0755).file("www/index.html", content + "\n", 0644);
+        Layer site = new Layer().dir("www", 0755).file("www/index.html", content + "\n", 0644).file("www/healthz", "ok\n", 0644);
         return new Image(name, tag, List.of(base, site), List.of(), List.of("/bin/busybox", "httpd", "-f", "-p", String.valueOf(port), "-h", "/www"),
                 List.of("PATH=/bin", "APP_CONTENT=" + content), "/www", List.of(port));
+    }
+
+    /**
+     * Like {@link #busyboxHttpd}, but its page {@code /healthz} is missing: it runs and serves, and a
+     * health check of that page fails (the revision an upgrade must roll back from).
+     */
+    public static Image unhealthyHttpd(String name, String tag, String content, int port) {
+        Image good = busyboxHttpd(name, tag, content, port);
+        Layer site = new Layer().dir("www", 0755).file("www/index.html", content + "\n", 0644);
+        return withLayers(good, List.of(good.layers().getFirst(), site));
     }
 
     /** The same image with other layers (for tampered or hostile variants). */

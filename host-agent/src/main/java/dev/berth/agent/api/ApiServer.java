@@ -59,15 +59,21 @@ public final class ApiServer {
     private final FileRoutes files;
     private final StorageRoutes storage;
     private final AppImageRoutes appImages;
+    private final AppRoutes apps;
+    private final dev.berth.agent.instance.Apps appService;
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log) {
         this(vertx, lxcpath, instances, images, profiles, operations, events, log, new Volumes(Path.of("/var/lib/berth/volumes"), lxcpath),
-                new dev.berth.agent.app.AppImageStore(Path.of("/var/lib/berth/app-images")));
+                new dev.berth.agent.app.AppImageStore(Path.of("/var/lib/berth/app-images")), null);
     }
 
+    /** @param apps the app containers' service (null: one is made; its health checks then run only when asked) */
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
-                     Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages) {
+                     Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages,
+                     dev.berth.agent.instance.Apps apps) {
+        this.appService = apps != null ? apps : new dev.berth.agent.instance.Apps(instances, appImages, events, log);
+        this.apps = new AppRoutes(this, appService, instances, operations);
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
         this.exec = new ExecRoutes(this, lxcpath, operations, log);
@@ -106,6 +112,10 @@ public final class ApiServer {
         router.delete("/1.0/volumes/:name").handler(storage::deleteVolume);
         router.post("/1.0/containers/:name/exec").handler(this::exec);
         router.put("/1.0/containers/:name/state").handler(this::putState);
+        router.get("/1.0/containers/:name/app").handler(apps::get);
+        router.put("/1.0/containers/:name/app/state").handler(apps::state);
+        router.post("/1.0/containers/:name/app/upgrade").handler(apps::upgrade);
+        router.post("/1.0/containers/:name/app/rollback").handler(apps::rollback);
         router.get("/1.0/profiles").handler(this::listProfiles);
         router.post("/1.0/profiles").handler(this::createProfile);
         router.get("/1.0/profiles/:name").handler(this::getProfile);
@@ -263,7 +273,31 @@ public final class ApiServer {
         if (request.environment() != null) {
             env.putAll(request.environment());
         }
-        LxcCommand command = new LxcCommand(request.command(), env, request.cwd(), request.user() == null ? -1 : request.user(),
+        List<String> argv = request.command();
+        boolean inApp = Boolean.TRUE.equals(request.app());
+        if (inApp) {
+            if (appService.view(name) == null) {
+                throw new NotFound("container \"" + name + "\" has no app: its profiles have no app section");
+            }
+            // crun exec hands the environment, working directory and user on to the process in the app
+            List<String> crun = new java.util.ArrayList<>(List.of(dev.berth.agent.app.AppRuntime.CRUN.split(" ")));
+            crun.add("exec");
+            if (Boolean.TRUE.equals(request.interactive())) {
+                crun.add("--tty");
+            }
+            env.forEach((k, val) -> crun.add("--env=" + k + "=" + val));
+            if (request.cwd() != null) {
+                crun.add("--cwd=" + request.cwd());
+            }
+            if (request.user() != null) {
+                crun.add("--user=" + request.user() + ":" + (request.group() == null ? request.user() : request.group()));
+            }
+            crun.add(dev.berth.agent.app.AppRuntime.ID);
+            crun.addAll(request.command());
+            argv = crun;
+        }
+        LxcCommand command = inApp ? new LxcCommand(argv, Map.of(), null, -1, -1, null)
+                : new LxcCommand(argv, env, request.cwd(), request.user() == null ? -1 : request.user(),
                 request.group() == null ? -1 : request.group(), null);
         if (streamed) {
             exec.streamed(ctx, name, request, command);
@@ -287,10 +321,15 @@ public final class ApiServer {
                         running ? c.memoryLimit() : null,
                         running ? Integer.parseInt(c.cgroupItem("pids.current").strip()) : null,
                         running ? c.ipAddresses(null, null).stream().map(a -> a.getHostAddress()).toList() : List.of(),
-                        instances.appImageOf(name).map(image -> new Models.AppState(image,
-                                running ? dev.berth.agent.app.AppRuntime.state(c) : "stopped")).orElse(null));
+                        Models.AppState.of(appService.view(name)));
             }
         }, 200);
+    }
+
+    /** The app's one-word state for a list (from the agent's cache: no process is started), or null without an app. */
+    private String appSummary(String name) {
+        dev.berth.agent.instance.Apps.View view = appService.view(name);
+        return view == null ? null : view.summary();
     }
 
     private void putState(RoutingContext ctx) {
@@ -496,7 +535,7 @@ public final class ApiServer {
                 record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid(),
                 record == null ? null : record.address(),
                 record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),
-                record != null && record.ephemeral());
+                record != null && record.ephemeral(), record == null ? null : appSummary(name));
     }
 
     void accepted(RoutingContext ctx, Operations.Op op) {

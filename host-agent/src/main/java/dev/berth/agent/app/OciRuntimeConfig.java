@@ -146,6 +146,16 @@ public final class OciRuntimeConfig {
      * the bundle), {@code initOnHost} the catatonit binary as the runtime sees it.
      */
     public static ObjectNode render(AppSpec app, AppImageStore.Config image, Accounts accounts, String hostname, String initOnHost) {
+        return render(app, image, accounts, hostname, initOnHost, java.util.Map.of());
+    }
+
+    /**
+     * As above, with the system container's own mounts ({@code binds}: path to read-only) bound into
+     * the app at the same paths: a volume the profile mounts is the app's data, and it stays where it
+     * is when the app is upgraded or rolled back.
+     */
+    public static ObjectNode render(AppSpec app, AppImageStore.Config image, Accounts accounts, String hostname, String initOnHost,
+                                    java.util.Map<String, Boolean> binds) {
         ObjectNode config = AppImageStore.JSON.createObjectNode();
         config.put("ociVersion", "1.0.2");
         ObjectNode process = config.putObject("process");
@@ -179,6 +189,8 @@ public final class OciRuntimeConfig {
         mount(mounts, "/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro"));
         mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup", List.of("nosuid", "noexec", "nodev", "relatime", "ro"));
         mount(mounts, INIT, "bind", initOnHost, List.of("bind", "ro", "nosuid", "nodev"));
+        new java.util.TreeMap<>(binds).forEach((path, readOnly) ->
+                mount(mounts, path, "bind", path, readOnly ? List.of("rbind", "ro") : List.of("rbind", "rw")));
         ObjectNode linux = config.putObject("linux");
         ArrayNode namespaces = linux.putArray("namespaces");
         for (String type : List.of("pid", "ipc", "uts", "mount", "cgroup")) {

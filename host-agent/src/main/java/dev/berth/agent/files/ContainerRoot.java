@@ -127,6 +127,76 @@ public final class ContainerRoot implements AutoCloseable {
         }
     }
 
+    /**
+     * Points symlink {@code path} at {@code target} (a relative target stays inside the root): made
+     * beside it and renamed over it, so that a reader sees the old or the new link, never none.
+     */
+    public void symlink(String path, String target, int uid, int gid) {
+        String[] split = parentAndName(path);
+        int dir = resolve(split[0], Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
+        try {
+            String temp = ".berth-" + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp";
+            check(Native.symlinkat(target, dir, temp), path);
+            Native.fchownat(dir, temp, shift(uid), shift(gid), Native.AT_SYMLINK_NOFOLLOW);
+            int rc = Native.renameat(dir, temp, dir, split[1]);
+            if (rc != 0) {
+                Native.unlinkat(dir, temp, 0);
+            }
+            check(rc, path);
+        } finally {
+            Native.close(dir);
+        }
+    }
+
+    /** Where symlink {@code path} points (its target as written), or null when {@code path} is no symlink. */
+    public String readLink(String path) {
+        String[] split = parentAndName(path);
+        int dir;
+        try {
+            dir = resolve(split[0], Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
+        } catch (FileException.NotFound e) {
+            return null;
+        }
+        try {
+            Path link = proc(dir).resolve(split[1]);
+            return Files.isSymbolicLink(link) ? Files.readSymbolicLink(link).toString() : null;
+        } catch (IOException e) {
+            return null;
+        } finally {
+            Native.close(dir);
+        }
+    }
+
+    /** Deletes {@code path} (a file, a link or a whole directory tree), following no symlink; nothing there is no error. */
+    public void delete(String path) {
+        String[] split = parentAndName(path);
+        int dir = resolve(split[0], Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
+        try {
+            removeTree(proc(dir).resolve(split[1]));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + describe(path) + ": " + e.getMessage(), e);
+        } finally {
+            Native.close(dir);
+        }
+    }
+
+    /** The names in directory {@code path} (empty when there is no such directory). */
+    public List<String> list(String path) {
+        int dir;
+        try {
+            dir = resolve(path, Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
+        } catch (FileException.NotFound e) {
+            return List.of();
+        }
+        try (var names = Files.list(proc(dir))) {
+            return names.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + describe(path) + ": " + e.getMessage(), e);
+        } finally {
+            Native.close(dir);
+        }
+    }
+
     /** Creates directory {@code path} and its missing parents (each with {@code mode}, {@code uid}, {@code gid}). */
     public void mkdirs(String path, int mode, int uid, int gid) {
         List<String> parts = parts(path);

@@ -11,6 +11,7 @@ import dev.berth.agent.net.Network;
 import dev.berth.agent.net.NetworkException;
 import dev.berth.agent.store.AtomicFiles;
 import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcCommand;
 import dev.berth.lxc.LxcContainer;
 import dev.berth.profile.ComposedProfile;
 import dev.berth.profile.Composer;
@@ -205,6 +206,12 @@ public final class Instances {
             }
             ProfileSpec.Network netSpec = profile.spec().network();
             checkNetwork(netSpec);
+            InitSystem init;
+            try {
+                init = InitSystem.detect(image.rootfs());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read image " + image.fingerprint() + ": " + e.getMessage(), e);
+            }
             // The revert closes before the handle, so its undos still have a live handle to work with.
             try (LxcContainer container = Lxc.open(name, lxcpath); Revert revert = new Revert()) {
                 try {
@@ -259,7 +266,8 @@ public final class Instances {
                         stage("app", "unpacking app image " + app.image());
                         try (dev.berth.agent.files.ContainerRoot layer = dev.berth.agent.files.ContainerRoot.of(name,
                                 Snapshots.delta(container.directory()), idShift(name))) {
-                            dev.berth.agent.app.AppRuntime.prepare(appStore, appImage, app, layer, name);
+                            dev.berth.agent.app.AppRuntime.prepare(appStore, appImage, app, layer, name, init, image.rootfs(),
+                                    appBinds(profile.spec()));
                         }
                     }
                     log.debug("Defined " + name + " on image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
@@ -270,13 +278,13 @@ public final class Instances {
                     revert.add(container::stop);
                     stage("init", "waiting for " + name + "'s init");
                     int pid = container.initPid().orElse(-1);
-                    if (!new InitReady(InitSystem.detect(image.rootfs()), INIT_TIMEOUT).await(pid)) {
+                    if (!new InitReady(init, INIT_TIMEOUT).await(pid)) {
                         log.warn(name + ": init did not get ready within " + INIT_TIMEOUT.toSeconds() + " s; it is running, see its console");
                     }
                     log.debug("Started " + name + ", init pid " + pid);
                     if (appImage != null) {
                         stage("app", "starting app " + app.image());
-                        dev.berth.agent.app.AppRuntime.start(container);
+                        awaitSupervisor(name, container, pid, init);
                         log.debug("Started app " + app.image() + " in " + name);
                     }
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
@@ -297,6 +305,51 @@ public final class Instances {
             }
         } finally {
             busy.remove(name);
+        }
+    }
+
+    private static final Duration APP_START_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * After container {@code name} (which has an app) started: its init starts the app's supervisor
+     * (the agent does for an init it cannot hook); waits until the supervisor has reported, so that a
+     * runtime that cannot run at all fails the launch.
+     */
+    private void awaitSupervisor(String name, LxcContainer container, int pid, InitSystem init) throws InterruptedException {
+        try (dev.berth.agent.files.ContainerRoot root = dev.berth.agent.files.ContainerRoot.ofProcess(name, pid, idShift(name))) {
+            if (dev.berth.agent.app.AppRuntime.agentStarts(init)) {
+                dev.berth.agent.app.AppRuntime.start(container, root, init);
+            }
+            long deadline = System.nanoTime() + APP_START_TIMEOUT.toNanos();
+            while (dev.berth.agent.app.AppRuntime.status(root).state().equals("absent")) {
+                if (System.nanoTime() > deadline) {
+                    dev.berth.lxc.ExecResult crun = container.run(LxcCommand.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
+                            + " --version 2>&1 | head -1; tail -n 5 " + dev.berth.agent.app.AppRuntime.LOG + " 2>&1"));
+                    throw new InstanceException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()
+                            + " s in " + name + " (crun: " + crun.stdoutText().strip().replace('\n', ' ')
+                            + "); is crun installed on the host (scripts/setup.sh installs it)?");
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    /** Starts the app's supervisor after a start the agent made, for a container whose init does not. */
+    private void startAppAfterStart(String name) {
+        if (appSpecOf(name) == null) {
+            return;
+        }
+        InitSystem init = initOf(name);
+        if (!dev.berth.agent.app.AppRuntime.agentStarts(init)) {
+            return;
+        }
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            int pid = container.initPid().orElse(-1);
+            try (dev.berth.agent.files.ContainerRoot root = dev.berth.agent.files.ContainerRoot.ofProcess(name, pid, idShift(name))) {
+                dev.berth.agent.app.AppRuntime.start(container, root, init);
+            }
+        } catch (RuntimeException e) {
+            log.warn("Could not start the app in " + name + ": " + e.getMessage());
         }
     }
 
@@ -368,7 +421,7 @@ public final class Instances {
     }
 
     /** Runs {@code work} on container {@code name} with no other operation of the kind on it. */
-    private <T> T exclusive(String name, java.util.function.Supplier<T> work) {
+    <T> T exclusive(String name, java.util.function.Supplier<T> work) {
         Lxc.validateName(name);
         if (!busy.add(name)) {
             throw new InstanceException.Conflict("container \"" + name + "\" is being changed by another operation");
@@ -610,8 +663,11 @@ public final class Instances {
                 return;
             }
             log.info("Deleted ephemeral container " + name + " on its stop");
-        } else if ((action == Action.START || action == Action.RESTART) && network != null && network.addressOf(name) != null) {
-            refreshHosts();
+        } else if (action == Action.START || action == Action.RESTART) {
+            startAppAfterStart(name);
+            if (network != null && network.addressOf(name) != null) {
+                refreshHosts();
+            }
         }
     }
 
@@ -843,6 +899,63 @@ public final class Instances {
         return users;
     }
 
+    /** The lxcpath this agent's containers live in. */
+    public Path lxcpath() {
+        return lxcpath;
+    }
+
+    private ComposedProfile composedOf(String name) {
+        ContainerRecord record = record(name);
+        return profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
+    }
+
+    /** Container {@code name}'s app with its defaults filled, or null without one (or when its profiles no longer compose). */
+    public dev.berth.profile.AppSpec appSpecOf(String name) {
+        try {
+            return dev.berth.profile.AppSpec.from(composedOf(name).spec());
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** How many previous app revisions container {@code name}'s profile keeps, or null for the default. */
+    Integer appKeepOf(String name) {
+        ProfileSpec.App app = composedOf(name).spec().app();
+        return app == null ? null : app.keep();
+    }
+
+    /** The system container's mounts (path inside to read-only) that its app sees at the same paths. */
+    static Map<String, Boolean> appBinds(ProfileSpec spec) {
+        Map<String, Boolean> binds = new java.util.LinkedHashMap<>();
+        if (spec.mounts() != null) {
+            spec.mounts().forEach(m -> binds.put(m.path(), Boolean.TRUE.equals(m.readOnly())));
+        }
+        return binds;
+    }
+
+    Map<String, Boolean> appBindsOf(String name) {
+        return appBinds(composedOf(name).spec());
+    }
+
+    /** The init container {@code name}'s image runs. */
+    InitSystem initOf(String name) {
+        try {
+            return InitSystem.detect(images.get(record(name).imageFingerprint()).rootfs());
+        } catch (IOException | RuntimeException e) {
+            return InitSystem.OTHER;
+        }
+    }
+
+    /** Container {@code name}'s address (its record's), or null. */
+    String addressOf(String name) {
+        try {
+            String address = record(name).address();
+            return address != null ? address : network == null ? null : network.addressOf(name);
+        } catch (InstanceException.NotFound e) {
+            return null;
+        }
+    }
+
     /** The app image container {@code name}'s composed profiles name, if they have an app section. */
     public java.util.Optional<String> appImageOf(String name) {
         try {
@@ -947,6 +1060,7 @@ public final class Instances {
                 if (!container.isRunning() && "1".equals(container.configItem("lxc.start.auto"))) {
                     container.start();
                     started.add(name);
+                    startAppAfterStart(name);
                 }
             }
         }

@@ -33,7 +33,7 @@ public final class Models {
 
     /** A container as the API shows it: {@code address} on its bridge, {@code forwards} as "tcp 127.0.0.1:8080 -> 80". */
     public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid,
-                            String address, List<String> forwards, boolean ephemeral) {
+                            String address, List<String> forwards, boolean ephemeral, String app) {
     }
 
     /** {@code GET /1.0/containers/{name}/state}: live figures. */
@@ -41,8 +41,19 @@ public final class Models {
                                  List<String> addresses, AppState app) {
     }
 
-    /** The app container's image (as the profile names it) and its state as crun reports it; null without an app. */
-    public record AppState(String image, String status) {
+    /**
+     * The app container: the image its profile names, the digest and revision that run, its state as
+     * the supervisor reports it (running, restarting, exited, stopped), its health (starting, healthy,
+     * unhealthy; none without a check), restarts since the supervisor started, the last exit code,
+     * since when it runs, and the last health check's words. Null without an app.
+     */
+    public record AppState(String image, String digest, int revision, String status, String health, int restarts, Integer exitCode,
+                           java.time.Instant since, String healthOutput, String summary) {
+
+        public static AppState of(dev.berth.agent.instance.Apps.View v) {
+            return v == null ? null : new AppState(v.image(), v.digest(), v.revision(), v.state(), v.health(), v.restarts(), v.exitCode(),
+                    v.since(), v.healthOutput(), v.summary());
+        }
     }
 
     /** {@code PUT /1.0/containers/{name}/state}: start, stop, restart, freeze or unfreeze. */
@@ -63,7 +74,8 @@ public final class Models {
      * the streams both ways instead.
      */
     public record ExecRequest(List<String> command, Map<String, String> environment, String cwd, Integer user, Integer group,
-                              String stdin, Integer timeout, Boolean stream, Boolean interactive, Integer width, Integer height) {
+                              String stdin, Integer timeout, Boolean stream, Boolean interactive, Integer width, Integer height,
+                              Boolean app) {
     }
 
     /** {@code POST /1.0/profiles} and {@code PUT /1.0/profiles/{name}}: the profile's YAML. */

@@ -1,0 +1,135 @@
+package dev.berth.agent.api;
+
+import dev.berth.agent.app.AppRuntime;
+import dev.berth.agent.files.ContainerRoot;
+import dev.berth.agent.instance.Apps;
+import dev.berth.agent.instance.Instances;
+import dev.berth.agent.api.model.Models;
+import dev.berth.agent.ops.Operations;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcContainer;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The app container of a system container: {@code GET /1.0/containers/{name}/app} (its state, health
+ * and revisions), {@code PUT .../app/state} (start, stop, restart), {@code POST .../app/upgrade} and
+ * {@code POST .../app/rollback}. The changes are operations, like every other change.
+ */
+final class AppRoutes {
+
+    private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+
+    private final ApiServer api;
+    private final Apps apps;
+    private final Instances instances;
+    private final Operations operations;
+
+    AppRoutes(ApiServer api, Apps apps, Instances instances, Operations operations) {
+        this.api = api;
+        this.apps = apps;
+        this.instances = instances;
+        this.operations = operations;
+    }
+
+    /** {@code PUT .../app/state}. */
+    record AppAction(String action, Integer timeout) {
+    }
+
+    /** {@code POST .../app/upgrade}: the image to run; {@code timeout} in seconds to reach healthy. */
+    record AppUpgrade(String image, Integer timeout) {
+    }
+
+    /** {@code POST .../app/rollback}: the revision to go back to (default: the one before the current). */
+    record AppRollback(Integer revision, Integer timeout) {
+    }
+
+    void get(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        api.blocking(ctx, () -> {
+            Apps.View view = view(name);
+            Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Models.AppState.of(view), Map.class));
+            var probe = instances.probe(name);
+            if (probe != null && probe.pid() != null) {
+                try (LxcContainer container = Lxc.open(name, instances.lxcpath());
+                     ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+                    var crun = AppRuntime.crunState(container);
+                    if (crun != null && crun.has("pid")) {
+                        body.put("pid", crun.get("pid").asInt());
+                    }
+                    int current = AppRuntime.currentRevision(root);
+                    body.put("revisions", AppRuntime.revisions(root).stream().map(r -> Map.of("revision", r.number(), "image", r.image(),
+                            "digest", r.digest(), "installed", r.installed().toString(), "current", r.number() == current)).toList());
+                }
+            }
+            return body;
+        }, 200);
+    }
+
+    private Apps.View view(String name) {
+        if (instances.probe(name) == null) {
+            throw new ApiServer.NotFound("no container \"" + name + "\"");
+        }
+        Apps.View view = apps.view(name);
+        if (view == null) {
+            throw new ApiServer.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
+        }
+        return view;
+    }
+
+    void state(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        AppAction request = ApiServer.parse(ctx, AppAction.class);
+        String action = String.valueOf(request.action()).toLowerCase(Locale.ROOT);
+        if (!List.of("start", "stop", "restart").contains(action)) {
+            throw new ApiServer.BadRequest("action must be one of start, stop, restart; not " + request.action(), "action");
+        }
+        view(name);
+        Duration timeout = timeout(request.timeout());
+        api.accepted(ctx, operations.submit(new Operations.Work(action.substring(0, 1).toUpperCase(Locale.ROOT) + action.substring(1)
+                + " the app in " + name, name, "app-" + action, false, () -> result(apps.change(name, action, timeout)))));
+    }
+
+    void upgrade(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        AppUpgrade request = ApiServer.parse(ctx, AppUpgrade.class);
+        if (request.image() == null || request.image().isBlank()) {
+            throw new ApiServer.BadRequest("image is required: the app image to upgrade to (name:tag or name@sha256:...)", "image");
+        }
+        view(name);
+        Duration timeout = timeout(request.timeout());
+        api.accepted(ctx, operations.submit(new Operations.Work("Upgrade the app in " + name + " to " + request.image(), name,
+                "app-upgrade", false, () -> result(apps.upgrade(name, request.image(), timeout)))));
+    }
+
+    void rollback(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        AppRollback request = ctx.body().isEmpty() ? new AppRollback(null, null) : ApiServer.parse(ctx, AppRollback.class);
+        view(name);
+        Duration timeout = timeout(request.timeout());
+        api.accepted(ctx, operations.submit(new Operations.Work("Roll back the app in " + name
+                + (request.revision() == null ? "" : " to revision " + request.revision()), name, "app-rollback", false,
+                () -> result(apps.rollback(name, request.revision(), timeout)))));
+    }
+
+    /** An outcome as the operation's metadata (which takes a map). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> result(Apps.Outcome outcome) {
+        return ApiServer.JSON.convertValue(outcome, Map.class);
+    }
+
+    private static Duration timeout(Integer seconds) {
+        if (seconds != null && seconds <= 0) {
+            throw new ApiServer.BadRequest("timeout is in seconds and must be positive", "timeout");
+        }
+        return seconds == null ? DEFAULT_TIMEOUT : Duration.ofSeconds(seconds);
+    }
+}

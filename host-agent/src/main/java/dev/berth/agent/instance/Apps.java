@@ -1,0 +1,455 @@
+package dev.berth.agent.instance;
+
+import dev.berth.agent.app.AppImageException;
+import dev.berth.agent.app.AppImageStore;
+import dev.berth.agent.app.AppRuntime;
+import dev.berth.agent.files.ContainerRoot;
+import dev.berth.agent.image.InitSystem;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Events;
+import dev.berth.lxc.ExecResult;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcCommand;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.lxc.LxcState;
+import dev.berth.profile.AppSpec;
+import dev.berth.profile.ProfileSpec.HealthType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The app containers of the agent's system containers: their state as the supervisor inside reports
+ * it, their health (checked by the agent: a command inside the app, or TCP/HTTP from the host to the
+ * container's address), and the operations on them (stop, start, restart, upgrade, rollback).
+ *
+ * <p>{@link #tick()} runs every half second: it reads each running app's status file (a file read,
+ * no process started), runs the health checks that are due on virtual threads, keeps the result for
+ * {@code GET state} and {@code berth list}, and publishes an {@code app} event on every change.
+ */
+public final class Apps {
+
+    /** An app as the agent last saw it. */
+    public record View(String image, String digest, int revision, String state, String health, int restarts, Integer exitCode,
+                       Instant since, String healthOutput) {
+
+        /** One word for a table: the health when it is checked and the app runs, else its state. */
+        public String summary() {
+            if (state.equals("running") && !health.equals("none")) {
+                return health;
+            }
+            return state.equals("exited") || state.equals("restarting") ? state + "(" + exitCode + ")" : state;
+        }
+    }
+
+    /** Previous revisions kept for a rollback when a profile does not say. */
+    public static final int KEEP = 2;
+    private static final Duration START_INTERVAL = Duration.ofSeconds(1);
+
+    private final Instances instances;
+    private final AppImageStore store;
+    private final Events events;
+    private final AgentLog log;
+    private final Map<String, Tracker> trackers = new ConcurrentHashMap<>();
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+
+    public Apps(Instances instances, AppImageStore store, Events events, AgentLog log) {
+        this.instances = instances;
+        this.store = store;
+        this.events = events;
+        this.log = log;
+    }
+
+    /** What the agent tracks of one app between ticks. */
+    private static final class Tracker {
+        volatile AppSpec spec;
+        volatile Instant specRead = Instant.EPOCH;
+        volatile View view;
+        /** The run the health refers to: the supervisor's "since" and restart count. */
+        volatile Instant runSince;
+        volatile int runRestarts = -1;
+        volatile Instant runSeen = Instant.now();
+        volatile String health = "starting";
+        volatile int failures;
+        volatile Instant nextCheck = Instant.EPOCH;
+        volatile String healthOutput;
+        volatile String digest;
+        volatile int revision;
+    }
+
+    /** Container {@code name}'s app as last seen, or null when it has none. */
+    public View view(String name) {
+        Tracker t = tracker(name);
+        if (t == null) {
+            return null;
+        }
+        if (t.view == null) {
+            refresh(name, t, false);
+        }
+        return t.view;
+    }
+
+    private Tracker tracker(String name) {
+        Tracker t = trackers.computeIfAbsent(name, n -> new Tracker());
+        if (Duration.between(t.specRead, Instant.now()).toSeconds() >= 10) {
+            t.spec = instances.appSpecOf(name); // profiles change through the API: re-read now and then
+            t.specRead = Instant.now();
+        }
+        return t.spec == null ? null : t; // "no app" is kept too: a list does not compose profiles each time
+    }
+
+    /** Checks every app once: state, due health checks, events. Called by the agent's timer. */
+    public void tick() {
+        Set<String> names = Set.copyOf(instances.names());
+        trackers.keySet().removeIf(n -> !names.contains(n));
+        for (String name : names) {
+            if (inFlight.contains(name)) {
+                continue;
+            }
+            Tracker t;
+            try {
+                t = tracker(name);
+            } catch (RuntimeException e) {
+                continue;
+            }
+            if (t == null) {
+                continue;
+            }
+            inFlight.add(name);
+            Thread.ofVirtual().name("berth-app-" + name).start(() -> {
+                try {
+                    refresh(name, t, true);
+                } catch (RuntimeException e) {
+                    log.debug("App check of " + name + " failed: " + e);
+                } finally {
+                    inFlight.remove(name);
+                }
+            });
+        }
+    }
+
+    /** Reads the supervisor's status (and, with {@code check}, runs a due health check); publishes a change. */
+    private void refresh(String name, Tracker t, boolean check) {
+        StateProbe.Probe probe = instances.probe(name);
+        View before = t.view;
+        AppSpec spec = t.spec;
+        if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
+            t.runRestarts = -1;
+            t.view = new View(spec.image(), t.digest, t.revision, "stopped", "none", 0, null, null, null);
+        } else {
+            AppRuntime.Status status;
+            try (ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+                status = AppRuntime.status(root);
+                int revision = AppRuntime.currentRevision(root);
+                if (revision != t.revision || t.digest == null) {
+                    t.revision = revision;
+                    t.digest = AppRuntime.revisions(root).stream().filter(r -> r.number() == revision)
+                            .map(AppRuntime.Revision::digest).findFirst().orElse(null);
+                }
+            } catch (RuntimeException e) {
+                return; // the container stopped under us: the next tick sees it
+            }
+            boolean running = status.state().equals("running");
+            if (running && (!status.since().equals(t.runSince) || status.restarts() != t.runRestarts)) {
+                newRun(t, status);
+            }
+            if (spec.health() == null) {
+                t.health = "none";
+            } else if (!running) {
+                t.health = "starting";
+            } else if (check && !Instant.now().isBefore(t.nextCheck)) {
+                healthCheck(name, t, spec.health());
+            }
+            String image = spec.image();
+            t.view = new View(image, t.digest, t.revision, status.state(), spec.health() == null ? "none" : t.health,
+                    status.restarts(), status.exitCode(), status.since(), t.healthOutput);
+        }
+        View now = t.view;
+        if (before != null && (!before.state().equals(now.state()) || !before.health().equals(now.health())
+                || before.restarts() != now.restarts() || before.revision() != now.revision())) {
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("container", name);
+            event.put("state", now.state());
+            event.put("health", now.health());
+            event.put("restarts", now.restarts());
+            event.put("revision", now.revision());
+            if (now.exitCode() != null) {
+                event.put("exit_code", now.exitCode());
+            }
+            events.publish("app", event);
+            if (!before.health().equals(now.health()) && now.health().equals("unhealthy")) {
+                log.warn("App in " + name + " is unhealthy: " + now.healthOutput());
+            }
+        }
+    }
+
+    private static void newRun(Tracker t, AppRuntime.Status status) {
+        t.runSince = status.since();
+        t.runRestarts = status.restarts();
+        t.runSeen = Instant.now();
+        t.health = "starting";
+        t.failures = 0;
+        t.nextCheck = Instant.EPOCH;
+    }
+
+    /**
+     * One check. While the app is starting it is checked every second and turns unhealthy only once it
+     * has failed for {@code interval × retries} since it started; after that, {@code retries}
+     * failures in a row make it unhealthy and one success makes it healthy.
+     */
+    private void healthCheck(String name, Tracker t, AppSpec.HealthCheck health) {
+        String failure = probeHealth(name, health);
+        Instant now = Instant.now();
+        if (failure == null) {
+            t.health = "healthy";
+            t.failures = 0;
+            t.healthOutput = "ok";
+        } else {
+            t.failures++;
+            t.healthOutput = failure;
+            boolean startingOver = Duration.between(t.runSeen, now).compareTo(health.interval().multipliedBy(health.retries())) >= 0;
+            if (t.health.equals("starting") ? startingOver : t.failures >= health.retries()) {
+                t.health = "unhealthy";
+            }
+        }
+        t.nextCheck = now.plus(t.health.equals("starting") ? min(START_INTERVAL, health.interval()) : health.interval());
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /** Null when healthy, else what failed. */
+    private String probeHealth(String name, AppSpec.HealthCheck health) {
+        int timeoutMs = (int) Math.max(100, health.timeout().toMillis());
+        if (health.type() == HealthType.COMMAND) {
+            List<String> command = new ArrayList<>(List.of("timeout", "-s", "KILL", Long.toString(Math.max(1, health.timeout().toSeconds()))));
+            command.addAll(AppRuntime.execInApp(health.command(), false));
+            try (LxcContainer container = Lxc.open(name, instances.lxcpath())) {
+                ExecResult result = container.run(new LxcCommand(command, Map.of(), "/", 0, 0, null));
+                return result.exitCode() == 0 ? null : "command exited " + result.exitCode() + ": "
+                        + (result.stdoutText() + result.stderrText()).strip().lines().reduce((a, b) -> b).orElse("");
+            }
+        }
+        String address = instances.addressOf(name);
+        if (address == null) {
+            return "the container has no address to check (give its profile a network)";
+        }
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address, health.port()), timeoutMs);
+            if (health.type() == HealthType.TCP) {
+                return null;
+            }
+            socket.setSoTimeout(timeoutMs);
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET " + health.path() + " HTTP/1.0\r\nHost: " + address + ":" + health.port()
+                    + "\r\nUser-Agent: berth-health\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            StringBuilder line = new StringBuilder();
+            for (int c; (c = in.read()) != -1 && c != '\n' && line.length() < 200; ) {
+                line.append((char) c);
+            }
+            String[] parts = line.toString().strip().split(" ");
+            if (parts.length >= 2 && parts[1].matches("[23][0-9][0-9]")) {
+                return null;
+            }
+            return "GET " + health.path() + " answered " + (line.isEmpty() ? "nothing" : "'" + line.toString().strip() + "'");
+        } catch (IOException e) {
+            return (health.type() == HealthType.TCP ? "tcp " : "http ") + address + ":" + health.port() + ": " + e.getMessage();
+        }
+    }
+
+    /** What an app operation did, for the operation's metadata. */
+    public record Outcome(String container, int revision, String image, String digest, String health, String note) {
+    }
+
+    /** Stops, starts or restarts container {@code name}'s app (the container keeps running). */
+    public Outcome change(String name, String action, Duration timeout) {
+        return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+            switch (action) {
+                case "stop" -> AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
+                case "start" -> start(name, container, root, init);
+                case "restart" -> {
+                    AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
+                    start(name, container, root, init);
+                }
+                default -> throw new InstanceException.Invalid("an app action is start, stop or restart; not " + action);
+            }
+            View v = action.equals("stop") ? refreshed(name) : awaitUp(name, timeout);
+            log.info("App in " + name + ": " + action + " -> " + v.summary());
+            return new Outcome(name, v.revision(), v.image(), v.digest(), v.summary(), null);
+        }));
+    }
+
+    /**
+     * Upgrades container {@code name}'s app to image {@code ref}: unpacks it as a new revision beside
+     * the running one, stops the old, starts the new and waits until it is healthy (running, for an
+     * app without a health check); if it is not within {@code timeout}, switches back to the
+     * previous revision and fails saying so. Keeps the profile's {@code keep} previous revisions.
+     */
+    public Outcome upgrade(String name, String ref, Duration timeout) {
+        AppImageStore.AppImage image = store.get(ref);
+        return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+            int previous = AppRuntime.currentRevision(root);
+            int next = AppRuntime.revisions(root).stream().mapToInt(AppRuntime.Revision::number).max().orElse(0) + 1;
+            AppSpec upgraded = spec.withImage(ref);
+            stage("unpack", "unpacking " + ref + " (" + image.digest().substring(0, 19) + ") as revision " + next);
+            AppRuntime.install(store, image, upgraded, root, name, instances.appBindsOf(name), next);
+            stage("switch", "stopping revision " + previous + ", starting revision " + next);
+            String failure = switchAndWait(name, container, root, init, spec, next, timeout);
+            if (failure == null) {
+                List<Integer> pruned = AppRuntime.prune(root, keepOf(name));
+                log.info("Upgraded the app in " + name + " to " + ref + " (revision " + next + ")"
+                        + (pruned.isEmpty() ? "" : "; deleted old revisions " + pruned));
+                View v = refreshed(name);
+                return new Outcome(name, next, ref, image.digest(), v.summary(), "upgraded from revision " + previous);
+            }
+            stage("rollback", "revision " + next + " " + failure + "; switching back to revision " + previous);
+            String back = switchAndWait(name, container, root, init, spec, previous, timeout);
+            root.delete(AppRuntime.REVISIONS + "/" + next);
+            refreshed(name);
+            String message = "the upgrade of " + name + "'s app to " + ref + " failed: revision " + next + " " + failure
+                    + "; rolled back to revision " + previous + (back == null ? ", which runs again" : ", which " + back + " as well")
+                    + " (see berth app logs " + name + ")";
+            log.warn(message);
+            events.publish("app", Map.of("container", name, "action", "rollback", "revision", previous, "reason", failure));
+            throw new AppImageException.Invalid(message);
+        }));
+    }
+
+    /** Switches container {@code name}'s app back to revision {@code to}, or to the newest one before the current. */
+    public Outcome rollback(String name, Integer to, Duration timeout) {
+        return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+            int current = AppRuntime.currentRevision(root);
+            List<AppRuntime.Revision> revisions = AppRuntime.revisions(root);
+            AppRuntime.Revision target = revisions.stream()
+                    .filter(r -> to != null ? r.number() == to : r.number() < current)
+                    .reduce((a, b) -> b).orElseThrow(() -> new InstanceException.Invalid(to != null
+                            ? "no revision " + to + " of the app in " + name + "; there are " + revisions.stream().map(r -> r.number()).toList()
+                            : "no revision of the app in " + name + " before revision " + current + " to roll back to"));
+            if (target.number() == current) {
+                throw new InstanceException.Invalid("revision " + current + " is the one running in " + name);
+            }
+            stage("switch", "stopping revision " + current + ", starting revision " + target.number());
+            String failure = switchAndWait(name, container, root, init, spec, target.number(), timeout);
+            View v = refreshed(name);
+            log.info("Rolled the app in " + name + " back to revision " + target.number() + " (" + target.image() + ")");
+            return new Outcome(name, target.number(), target.image(), target.digest(), v.summary(),
+                    failure == null ? "rolled back from revision " + current : "rolled back from revision " + current + ", but it " + failure);
+        }));
+    }
+
+    /** Stops the app, points {@code current} at {@code revision}, starts it, waits: null when it is up, else why not. */
+    private String switchAndWait(String name, LxcContainer container, ContainerRoot root, InitSystem init, AppSpec spec, int revision,
+                                 Duration timeout) throws InterruptedException {
+        AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
+        AppRuntime.switchTo(root, revision);
+        start(name, container, root, init);
+        View v = awaitUp(name, timeout);
+        if (v.state().equals("running") && (v.health().equals("healthy") || v.health().equals("none"))) {
+            return null;
+        }
+        return v.state().equals("running") ? "was " + v.health() + " after " + timeout.toSeconds() + " s (" + v.healthOutput() + ")"
+                : "did not stay up (" + v.summary() + ")";
+    }
+
+    private void start(String name, LxcContainer container, ContainerRoot root, InitSystem init) {
+        Tracker t = trackers.get(name);
+        if (t != null) {
+            t.runRestarts = -1; // the next status read starts a new run
+        }
+        AppRuntime.start(container, root, init);
+    }
+
+    /**
+     * Waits until the app has started and its health is known (healthy or unhealthy), or it keeps
+     * failing, or {@code timeout}. An app without a health check is up once it has run for a second
+     * without restarting.
+     */
+    private View awaitUp(String name, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Instant began = Instant.now();
+        View v = refreshed(name);
+        while (System.nanoTime() < deadline) {
+            Tracker t = trackers.get(name);
+            if (t != null && !inFlight.contains(name)) {
+                inFlight.add(name);
+                try {
+                    refresh(name, t, true);
+                } finally {
+                    inFlight.remove(name);
+                }
+            }
+            v = t == null ? null : t.view;
+            if (v != null) {
+                boolean running = v.state().equals("running");
+                if (running && (v.health().equals("healthy") || v.health().equals("unhealthy"))) {
+                    return v;
+                }
+                if (running && v.health().equals("none") && Duration.between(began, Instant.now()).toMillis() >= 1000) {
+                    return v;
+                }
+                if (v.state().equals("exited") || (v.state().equals("restarting") && v.restarts() >= 2)) {
+                    return v;
+                }
+            }
+            Thread.sleep(100);
+        }
+        return v;
+    }
+
+    private View refreshed(String name) {
+        Tracker t = tracker(name);
+        if (t == null) {
+            throw new InstanceException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
+        }
+        refresh(name, t, false);
+        return t.view;
+    }
+
+    private int keepOf(String name) {
+        Integer keep = instances.appKeepOf(name);
+        return keep == null ? KEEP : keep;
+    }
+
+    @FunctionalInterface
+    private interface AppWork {
+        Outcome run(LxcContainer container, ContainerRoot root, InitSystem init, AppSpec spec) throws InterruptedException, IOException;
+    }
+
+    private Outcome onRunning(String name, AppWork work) {
+        AppSpec spec = instances.appSpecOf(name);
+        if (spec == null) {
+            throw new InstanceException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
+        }
+        StateProbe.Probe probe = instances.probe(name);
+        if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
+            throw new InstanceException.Conflict("container \"" + name + "\" is not running; start it first (berth start " + name + ")");
+        }
+        try (LxcContainer container = Lxc.open(name, instances.lxcpath());
+             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+            return work.run(container, root, instances.initOf(name), spec);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.util.concurrent.CancellationException("app operation on " + name + " interrupted");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void stage(String stage, String text) {
+        dev.berth.agent.ops.Operations.current().ifPresent(op -> op.progress(Map.of("stage", stage, "text", text)));
+    }
+}

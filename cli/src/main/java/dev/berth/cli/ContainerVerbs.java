@@ -91,7 +91,7 @@ final class ContainerVerbs {
         return config;
     }
 
-    static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "address", "image", "profiles", "pid", "created");
+    static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "address", "app", "image", "profiles", "pid", "created");
 
     /**
      * {@code berth list}: the command people run most, so its model is built in code, like the root's:
@@ -151,6 +151,7 @@ final class ContainerVerbs {
                     case "name" -> Output.Column.of("NAME", "name");
                     case "state" -> Output.Column.of("STATE", "status");
                     case "address" -> Output.Column.of("ADDRESS", "address");
+                    case "app" -> new Output.Column("APP", c -> c.path("app").isTextual() ? c.path("app").asText() : "-");
                     case "image" -> new Output.Column("IMAGE", c -> Berth.shortFingerprint(c.path("image")));
                     case "profiles" -> Output.Column.of("PROFILES", "profiles");
                     case "pid" -> Output.Column.of("PID", "pid");
@@ -240,7 +241,10 @@ final class ContainerVerbs {
                 out.println("Addresses:  " + Output.text(state.path("addresses")));
             }
             if (state.hasNonNull("app")) {
-                out.println("App:        " + state.path("app").path("image").asText() + ", " + state.path("app").path("status").asText());
+                JsonNode app = state.path("app");
+                out.println("App:        " + app.path("image").asText() + " (revision " + app.path("revision").asInt() + ", "
+                        + AppCommand.shortDigest(app.path("digest").asText()) + "), " + app.path("summary").asText()
+                        + (app.path("restarts").asInt() > 0 ? ", " + app.path("restarts").asInt() + " restarts" : ""));
             }
             out.flush();
             return 0;
@@ -386,9 +390,18 @@ final class ContainerVerbs {
 
     static int run(Berth berth, String name, List<String> command, List<String> env, String cwd, String user, boolean stdin,
                    boolean tty, boolean noTty, Integer timeout) throws Exception {
+        return run(berth, name, command, env, cwd, user, stdin, tty, noTty, timeout, false);
+    }
+
+    /** @param inApp run the command inside the container's app (crun exec) rather than in the system container */
+    static int run(Berth berth, String name, List<String> command, List<String> env, String cwd, String user, boolean stdin,
+                   boolean tty, boolean noTty, Integer timeout, boolean inApp) throws Exception {
         boolean interactive = !noTty && (tty || Terminal.interactive());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("command", command);
+        if (inApp) {
+            body.put("app", true);
+        }
         Map<String, String> environment = new LinkedHashMap<>();
         for (String pair : env == null ? List.<String>of() : env) {
             int eq = pair.indexOf('=');

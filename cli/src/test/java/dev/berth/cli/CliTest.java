@@ -80,7 +80,7 @@ class CliTest {
         Run table = berth("list");
         assertThat(table.out().lines().toList()).hasSize(3);
         assertThat(table.out().lines().findFirst().orElseThrow()).startsWith("NAME").contains("STATE", "IMAGE", "PROFILES");
-        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+-\\s+[0-9a-f]{12}\\s+default"); // no address: no managed network here
+        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+-\\s+-\\s+[0-9a-f]{12}\\s+default"); // no address: no managed network here
 
         JsonNode json = berth("list", "--format", "json").json();
         assertThat(json).hasSize(2);
@@ -292,8 +292,34 @@ class CliTest {
         Run page = berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/");
         assertThat(page.code()).as(page.err()).isZero();
         assertThat(page.out()).isEqualTo("two\n");
-        assertThat(berth("info", shop).out()).contains("App:        shop/web:2, running");
+        assertThat(berth("info", shop).out()).containsPattern("App:        shop/web:2 \\(revision 1, [0-9a-f]{12}\\), running");
         assertThat(berth("info", shop, "--format", "json").json().at("/state/app/status").asText()).isEqualTo("running");
+        assertThat(berth("list", shop).out()).containsPattern("APP").containsPattern(shop + "\\s+RUNNING\\s+\\S+\\s+running\\s");
+        // the app's own verbs: status, exec inside it, logs, restart, upgrade and rollback
+        assertThat(berth("app", "status", shop).out()).contains("State:      running", "Health:     none", "* 1  shop/web:2");
+        Run inApp = berth("app", "exec", shop, "--", "busybox", "cat", "/www/index.html");
+        assertThat(inApp.code()).as(inApp.err()).isZero();
+        assertThat(inApp.out()).isEqualTo("two\n");
+        assertThat(berth("app", "exec", shop, "--", "busybox", "sh", "-c", "echo $APP_CONTENT").out()).isEqualTo("two\n");
+        Run restarted = berth("app", "restart", shop);
+        assertThat(restarted.code()).as(restarted.err()).isZero();
+        assertThat(restarted.out()).startsWith("Restarted the app in " + shop);
+        Run upgraded = berth("app", "upgrade", shop, "--image", "web:1");
+        assertThat(upgraded.code()).as(upgraded.err()).isZero();
+        assertThat(upgraded.out()).contains("Upgraded the app in " + shop + " to web:1 (revision 2, running)");
+        assertThat(berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/").out()).isEqualTo("one\n");
+        Run rolledBack = berth("app", "rollback", shop);
+        assertThat(rolledBack.code()).as(rolledBack.err()).isZero();
+        assertThat(rolledBack.out()).contains("Rolled back the app in " + shop + " to revision 1 (shop/web:2, running)");
+        assertThat(berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/").out()).isEqualTo("two\n");
+        Run logs = berth("app", "logs", shop, "-n", "all");
+        assertThat(logs.code()).as(logs.err()).isZero();
+        Run nothingBefore = berth("app", "rollback", shop, "--to", "7");
+        assertThat(nothingBefore.code()).isNotZero();
+        assertThat(nothingBefore.err()).contains("no revision 7", "[1, 2]");
+        Run noApp = berth("app", "status", "nosuch");
+        assertThat(noApp.code()).isNotZero();
+        assertThat(noApp.err()).contains("no container");
         assertThat(berth("exec", shop, "--", "sh", "-c", "ps -o args | grep -c '^/dev/init -- /bin/busybox httpd'").out()).isEqualTo("1\n");
         // a pinned profile refuses any other image, before anything is made; a missing image is named
         JsonNode shopImage = berth("app", "image", "list", "--format", "json").json();

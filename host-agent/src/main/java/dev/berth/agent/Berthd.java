@@ -219,8 +219,8 @@ public final class Berthd implements AutoCloseable {
         dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
         instances.appStore(appImages);
         dev.berth.agent.instance.Apps apps = new dev.berth.agent.instance.Apps(instances, appImages, events, log);
-        // App states and health checks: a file read per running app each half second; the checks run on virtual threads.
-        appMonitor = v.setPeriodic(500, id -> v.executeBlocking(() -> {
+        // App states and health checks: a file read per running app each half second, the checks when due (virtual threads).
+        appMonitor = v.setPeriodic(25, id -> v.executeBlocking(() -> {
             apps.tick();
             return null;
         }, true));

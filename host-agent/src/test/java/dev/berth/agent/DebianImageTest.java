@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Test;
  * {@code -Dberth.test.images}): the recipe is built once per machine, later runs find it by recipe.
  */
 @RequiresLxc
-class DebianImageTest {
+public class DebianImageTest {
 
-    static final Path IMAGES = Path.of(System.getProperty("berth.test.images", "/var/cache/berth-test/images"));
+    public static final Path IMAGES = Path.of(System.getProperty("berth.test.images", "/var/cache/berth-test/images"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test

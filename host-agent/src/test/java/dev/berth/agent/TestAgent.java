@@ -51,10 +51,15 @@ public final class TestAgent implements AutoCloseable {
 
     /** An agent with a managed network on a bridge of the test's own. */
     public static TestAgent withNetwork(LxcSandbox sandbox) throws Exception {
+        return withNetwork(sandbox, sandbox.scratch("images"));
+    }
+
+    /** An agent with a managed network whose images are in {@code images} (a store shared by test runs). */
+    public static TestAgent withNetwork(LxcSandbox sandbox, Path images) throws Exception {
         LxcSandbox.Bridge bridge = sandbox.reserveBridge();
         Path state = sandbox.scratch("state");
         Berthd.Settings settings = Berthd.Settings.at(state, sandbox.lxcpath(), state.resolve("berth.sock"))
-                .withImages(sandbox.scratch("images")).withNetwork(bridge.name(), bridge.hostAddress() + "/24");
+                .withImages(images).withNetwork(bridge.name(), bridge.hostAddress() + "/24");
         return new TestAgent(sandbox, settings, bridge);
     }
 

@@ -110,8 +110,8 @@ public final class AppRuntime {
         writeSupervisor(layer, app.restart());
         switch (init) {
             case SYSTEMD -> {
+                layer.mkdirs("/etc/systemd/system/multi-user.target.wants", 0755, 0, 0); // the layer over the image is empty
                 write(layer, "/etc/systemd/system/" + UNIT, unit(), 0644);
-                layer.mkdirs("/etc/systemd/system/multi-user.target.wants", 0755, 0, 0);
                 layer.symlink("/etc/systemd/system/multi-user.target.wants/" + UNIT, "../" + UNIT, 0, 0);
             }
             case BUSYBOX -> {

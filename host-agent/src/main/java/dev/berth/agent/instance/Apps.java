@@ -34,8 +34,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * it, their health (checked by the agent: a command inside the app, or TCP/HTTP from the host to the
  * container's address), and the operations on them (stop, start, restart, upgrade, rollback).
  *
- * <p>{@link #tick()} runs every half second: it reads each running app's status file (a file read,
- * no process started), runs the health checks that are due on virtual threads, keeps the result for
+ * <p>{@link #tick()} runs often (every 25 ms) but does only what is due: it reads each running app's
+ * status file every half second (a file read, no process started), runs the health checks that are
+ * due on virtual threads, keeps the result for
  * {@code GET state} and {@code berth list}, and publishes an {@code app} event on every change.
  */
 public final class Apps {
@@ -55,7 +56,10 @@ public final class Apps {
 
     /** Previous revisions kept for a rollback when a profile does not say. */
     public static final int KEEP = 2;
-    private static final Duration START_INTERVAL = Duration.ofSeconds(1);
+    /** How often the supervisor's status is read. */
+    private static final Duration READ_INTERVAL = Duration.ofMillis(500);
+    /** The first check of a new run comes this soon; while it is starting, the gap doubles up to the check's interval. */
+    private static final Duration FIRST_CHECK = Duration.ofMillis(25);
 
     private final Instances instances;
     private final AppImageStore store;
@@ -83,6 +87,7 @@ public final class Apps {
         volatile String health = "starting";
         volatile int failures;
         volatile Instant nextCheck = Instant.EPOCH;
+        volatile Instant nextRead = Instant.EPOCH;
         volatile String healthOutput;
         volatile String digest;
         volatile int revision;
@@ -94,9 +99,7 @@ public final class Apps {
         if (t == null) {
             return null;
         }
-        if (t.view == null) {
-            refresh(name, t, false);
-        }
+        refresh(name, t, false); // a probe and a file read: what is asked for is never a tick old
         return t.view;
     }
 
@@ -126,6 +129,10 @@ public final class Apps {
             if (t == null) {
                 continue;
             }
+            Instant now = Instant.now();
+            if (now.isBefore(t.nextRead) && (t.spec.health() == null || now.isBefore(t.nextCheck))) {
+                continue;
+            }
             inFlight.add(name);
             Thread.ofVirtual().name("berth-app-" + name).start(() -> {
                 try {
@@ -141,6 +148,7 @@ public final class Apps {
 
     /** Reads the supervisor's status (and, with {@code check}, runs a due health check); publishes a change. */
     private void refresh(String name, Tracker t, boolean check) {
+        t.nextRead = Instant.now().plus(READ_INTERVAL);
         StateProbe.Probe probe = instances.probe(name);
         View before = t.view;
         AppSpec spec = t.spec;
@@ -204,8 +212,9 @@ public final class Apps {
     }
 
     /**
-     * One check. While the app is starting it is checked every second and turns unhealthy only once it
-     * has failed for {@code interval × retries} since it started; after that, {@code retries}
+     * One check. While the app is starting it is checked soon and then ever less often (25 ms, doubling
+     * up to the interval), and turns unhealthy only once it has failed for {@code interval × retries}
+     * since it started; after that, {@code retries}
      * failures in a row make it unhealthy and one success makes it healthy.
      */
     private void healthCheck(String name, Tracker t, AppSpec.HealthCheck health) {
@@ -223,7 +232,8 @@ public final class Apps {
                 t.health = "unhealthy";
             }
         }
-        t.nextCheck = now.plus(t.health.equals("starting") ? min(START_INTERVAL, health.interval()) : health.interval());
+        t.nextCheck = now.plus(t.health.equals("starting")
+                ? min(FIRST_CHECK.multipliedBy(1L << Math.min(t.failures, 8)), health.interval()) : health.interval());
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -369,6 +379,7 @@ public final class Apps {
         Tracker t = trackers.get(name);
         if (t != null) {
             t.runRestarts = -1; // the next status read starts a new run
+            t.nextRead = Instant.EPOCH;
         }
         AppRuntime.start(container, root, init);
     }
@@ -405,7 +416,7 @@ public final class Apps {
                     return v;
                 }
             }
-            Thread.sleep(100);
+            Thread.sleep(20);
         }
         return v;
     }

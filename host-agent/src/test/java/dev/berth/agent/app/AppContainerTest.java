@@ -152,6 +152,52 @@ class AppContainerTest {
         }
     }
 
+    @Test
+    void aDebianSystemContainerRunsItsAppUnderAGeneratedSystemdUnit(LxcSandbox sandbox) throws Exception {
+        Path archive = sandbox.scratch("app-images").resolve("web-1.tar");
+        OciImageFixture.writeDockerArchive(OciImageFixture.busyboxHttpd("web", "1", "one", 8080), archive);
+        try (TestAgent agent = TestAgent.withNetwork(sandbox, dev.berth.agent.DebianImageTest.IMAGES)) {
+            TestAgent.Reply accepted = agent.raw("POST", "/1.0/app-images", Map.of("Content-Type", "application/octet-stream",
+                    "X-Berth-Filename", "web-1.tar"), Files.readAllBytes(archive));
+            assertThat(agent.waitFor(accepted.json().path("operation").asText()).path("status").asText()).isEqualTo("success");
+            // the recipe DebianImageTest builds (built here if this runs first; found by recipe otherwise)
+            agent.succeed("POST", "/1.0/images", Map.of("source", Map.of("type", "debootstrap"), "aliases", List.of("debian/12")));
+            agent.profile("""
+                    name: debweb
+                    image: debian/12
+                    limits: {memory: 512MiB, pids: 2048}
+                    security: {privileged: true, nesting: false}
+                    network: {ipv4: auto}
+                    app:
+                      image: web:1
+                      restart: always
+                      health: {type: tcp, port: 8080, interval: 1s}
+                    """);
+            String deb = sandbox.name("deb");
+            try {
+                agent.launch(deb, "debweb");
+                awaitApp(agent, deb, a -> a.path("health").asText().equals("healthy"), "healthy in Debian");
+                String address = agent.container(deb).path("address").asText();
+                assertThat(httpGet(address, 8080, "/")).endsWith("one\n");
+                assertThat(agent.exec(deb, "systemctl", "is-active", "berth-app.service").stdout().strip())
+                        .as("systemd runs the supervisor").isEqualTo("active");
+                assertThat(agent.exec(deb, "systemctl", "is-enabled", "berth-app.service").stdout().strip()).isEqualTo("enabled");
+                // with restart: always, even a clean exit of the app is followed by a new run
+                int init = agent.request("GET", "/1.0/containers/" + deb + "/app", null).json().path("pid").asInt();
+                assertThat(agent.exec(deb, "sh", "-c", "kill -TERM $(cat /proc/" + init + "/task/" + init + "/children)").exitCode()).isZero();
+                awaitApp(agent, deb, a -> a.path("restarts").asInt() >= 1 && a.path("health").asText().equals("healthy"),
+                        "restarted in Debian");
+                // a restart of the system container brings the app up again (systemd starts the unit at boot)
+                agent.succeed("PUT", "/1.0/containers/" + deb + "/state", Map.of("action", "restart", "timeout", 30));
+                awaitApp(agent, deb, a -> a.path("health").asText().equals("healthy") && a.path("restarts").asInt() == 0,
+                        "healthy after the system container's restart");
+                assertThat(httpGet(address, 8080, "/")).endsWith("one\n");
+            } finally {
+                agent.request("DELETE", "/1.0/containers/" + deb + "?force=true", null);
+            }
+        }
+    }
+
     /** Collects the agent's app events into {@code events} until the stream is closed. */
     private static UnixHttp.WebSocket follow(TestAgent agent, List<JsonNode> events) throws Exception {
         UnixHttp.WebSocket stream = UnixHttp.WebSocket.open(agent.socket(), "/1.0/events?type=app");

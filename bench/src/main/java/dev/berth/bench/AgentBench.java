@@ -35,19 +35,17 @@ public final class AgentBench {
     private final Path root;
     private final Path berthLxcpath;
     private final Path rawLxcpath;
-    private final Path socket;
     private final Path images;
     private final String prefix;
     private final String bridge;
     private AgentClient client;
-    private Process agent;
+    private BenchAgent agent;
     private final List<String> results = new ArrayList<>();
 
     private AgentBench(Path root, Path images) {
         this.root = root;
         this.berthLxcpath = root.resolve("berth");
         this.rawLxcpath = root.resolve("raw");
-        this.socket = root.resolve("berth.sock");
         this.images = images;
         this.prefix = "ab" + Long.toString(ProcessHandle.current().pid(), 36);
         this.bridge = prefix + "br";
@@ -377,7 +375,7 @@ public final class AgentBench {
     }
 
     private void profile(String name, String body) {
-        client.call("POST", "/1.0/profiles", Map.of("name", name, "content", "name: " + name + "\n" + body));
+        agent.profile(name, body);
     }
 
     /**
@@ -445,45 +443,16 @@ public final class AgentBench {
     }
 
     private void startAgent() throws Exception {
-        Path config = root.resolve("berthd.yaml");
-        Files.writeString(config, "state-dir: " + root.resolve("state") + "\nlxcpath: " + berthLxcpath + "\nsocket: " + socket
-                + "\nimages: " + images + "\nlog-level: warn\n"
-                // A bridge of the benchmark's own (removed at the end), not the host's berthbr0.
-                + "network: {bridge: " + bridge + ", ipv4: 10.231.251.1/24}\n");
-        Path launcher = Path.of(System.getProperty("berth.root", ".")).resolve("bin/berthd").toAbsolutePath();
-        agent = new ProcessBuilder(launcher.toString(), "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(root.resolve("berthd.log").toFile()).start();
-        client = new AgentClient(socket);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                if (client.get("/1.0").status() == 200) {
-                    return;
-                }
-            } catch (AgentClient.AgentException e) {
-                if (!agent.isAlive() || System.nanoTime() > deadline) {
-                    throw new IllegalStateException("berthd did not start; see " + root.resolve("berthd.log"), e);
-                }
-            }
-            Thread.sleep(50);
-        }
+        agent = new BenchAgent(root, berthLxcpath, images, bridge, "10.231.251.1/24");
+        client = agent.client();
     }
 
     private void cleanUp() throws Exception {
-        if (client != null && agent != null && agent.isAlive()) {
-            try {
-                for (JsonNode url : client.get("/1.0/containers").body()) {
-                    client.run("DELETE", url.asText(), null, OP_TIMEOUT);
-                }
-            } catch (RuntimeException e) {
-                System.err.println("cleanup through the agent failed (" + e.getMessage() + "); removing directly");
-            }
-            agent.destroy();
-            agent.waitFor(30, TimeUnit.SECONDS);
-        }
-        Measure.cleanUp(berthLxcpath, java.util.Set.of());
         Measure.cleanUp(rawLxcpath, java.util.Set.of("bb-base", "deb-base"));
-        new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).start().waitFor();
-        new ProcessBuilder("ip", "link", "del", bridge).start().waitFor();
+        if (agent != null) {
+            agent.close(); // its containers and lxcpath, then the whole directory (root) and its bridge
+        } else {
+            new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).start().waitFor();
+        }
     }
 }

@@ -253,13 +253,13 @@ public final class AppRuntime {
         kill(container, signal);
         long deadline = System.nanoTime() + grace.toNanos();
         while (!ended(root) && System.nanoTime() < deadline) {
-            Thread.sleep(25);
+            Thread.sleep(5);
         }
         if (!ended(root)) {
             kill(container, "SIGKILL");
             long killed = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             while (!ended(root) && System.nanoTime() < killed) {
-                Thread.sleep(25);
+                Thread.sleep(5);
             }
         }
         // a supervisor waiting out a back-off (no app runs) ends now rather than after it

@@ -416,7 +416,7 @@ public final class Apps {
                     return v;
                 }
             }
-            Thread.sleep(20);
+            Thread.sleep(5);
         }
         return v;
     }

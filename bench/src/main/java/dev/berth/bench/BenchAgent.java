@@ -1,0 +1,90 @@
+package dev.berth.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.cli.client.AgentClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * berthd as its own process ({@code bin/berthd}) for a benchmark: its own state dir, lxcpath, socket
+ * and bridge under {@code root} (the images from a shared store), and the CLI's client to it.
+ * {@link #close} deletes what it made through the agent, stops it, and removes its lxcpath, its
+ * directory and its bridge.
+ */
+final class BenchAgent implements AutoCloseable {
+
+    static final Duration OP_TIMEOUT = Duration.ofMinutes(20);
+
+    private final Path root;
+    private final Path lxcpath;
+    private final String bridge;
+    private final Process process;
+    private final AgentClient client;
+
+    /** @param subnet the bridge's address with its prefix, e.g. 10.231.251.1/24 (tests use others) */
+    BenchAgent(Path root, Path lxcpath, Path images, String bridge, String subnet) throws Exception {
+        this.root = root;
+        this.lxcpath = lxcpath;
+        this.bridge = bridge;
+        Path socket = root.resolve("berth.sock");
+        Path config = root.resolve("berthd.yaml");
+        Files.writeString(config, "state-dir: " + root.resolve("state") + "\nlxcpath: " + lxcpath + "\nsocket: " + socket
+                + "\nimages: " + images + "\nlog-level: warn\n"
+                // A bridge of the benchmark's own (removed at the end), not the host's berthbr0.
+                + "network: {bridge: " + bridge + ", ipv4: " + subnet + "}\n");
+        Path launcher = Path.of(System.getProperty("berth.root", ".")).resolve("bin/berthd").toAbsolutePath();
+        process = new ProcessBuilder(launcher.toString(), "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(root.resolve("berthd.log").toFile()).start();
+        client = new AgentClient(socket);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                if (client.get("/1.0").status() == 200) {
+                    return;
+                }
+            } catch (AgentClient.AgentException e) {
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("berthd did not start; see " + root.resolve("berthd.log"), e);
+                }
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    AgentClient client() {
+        return client;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    Path lxcpath() {
+        return lxcpath;
+    }
+
+    /** Adds (or replaces) a profile. */
+    void profile(String name, String body) {
+        client.call("POST", "/1.0/profiles", java.util.Map.of("name", name, "content", "name: " + name + "\n" + body));
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (process.isAlive()) {
+            try {
+                for (JsonNode url : client.get("/1.0/containers").body()) {
+                    client.run("DELETE", url.asText() + "?force=true", null, OP_TIMEOUT);
+                }
+            } catch (RuntimeException e) {
+                System.err.println("cleanup through the agent failed (" + e.getMessage() + "); removing directly");
+            }
+            process.destroy();
+            process.waitFor(30, TimeUnit.SECONDS);
+        }
+        Measure.cleanUp(lxcpath, java.util.Set.of());
+        new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).start().waitFor();
+        new ProcessBuilder("ip", "link", "del", bridge).start().waitFor();
+    }
+}

@@ -491,7 +491,7 @@ final class ContainerVerbs {
     }
 
     @Command(name = "events", description = "Follow the agent's events until interrupted.",
-            footer = {"%nTypes: operation, lifecycle, logging. Human lines by default; --format json prints one JSON",
+            footer = {"%nTypes: operation, lifecycle, logging, app. Human lines by default; --format json prints one JSON",
                     "object per line (for jq)."})
     static final class Events extends Verb {
         @Option(names = {"-t", "--type"}, split = ",", paramLabel = "TYPE", description = "Only these types (default: all).")

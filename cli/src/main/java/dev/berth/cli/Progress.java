@@ -129,6 +129,11 @@ final class Progress {
             }
             case "lifecycle" -> meta.path("action").asText() + " " + meta.path("source").asText();
             case "logging" -> meta.path("level").asText().toUpperCase(java.util.Locale.ROOT) + " " + meta.path("message").asText();
+            case "app" -> meta.has("action") ? meta.path("container").asText() + " " + meta.path("action").asText() + " to revision "
+                    + meta.path("revision").asText() + " (" + meta.path("reason").asText() + ")"
+                    : meta.path("container").asText() + " " + meta.path("state").asText() + ", " + meta.path("health").asText()
+                    + ", revision " + meta.path("revision").asText() + ", " + meta.path("restarts").asText() + " restarts"
+                    + (meta.has("exit_code") ? ", last exit " + meta.path("exit_code").asText() : "");
             default -> meta.toString();
         };
         return time + " " + type + " " + text;

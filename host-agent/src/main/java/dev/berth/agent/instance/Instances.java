@@ -149,6 +149,13 @@ public final class Instances {
         LxcConfig.render(profile, host, null);
         checkNetwork(profile.spec().network());
         appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
+        ProfileSpec.App app = profile.spec().app();
+        if (app != null && app.health() != null && app.health().type() != ProfileSpec.HealthType.COMMAND
+                && profile.spec().network() == null) {
+            throw new InstanceException.Invalid("the app's " + app.health().type().name().toLowerCase(java.util.Locale.ROOT)
+                    + " health check goes from the host to the container's address, but the profile gives it no network;"
+                    + " add network: {ipv4: auto}, or use a command check (app.health.type: command)");
+        }
     }
 
     private void checkNetwork(ProfileSpec.Network spec) {

@@ -10,9 +10,10 @@ source "$(dirname "$0")/lib.sh"
 # test and demo image; debootstrap: Debian images; gcc: the start helper and the layout probe;
 # uidmap: unprivileged containers; maven: the build; hyperfine: whole-command benchmarks;
 # openssh-client: berth --remote; openssh-server: the remote tests run their own sshd on 127.0.0.1;
-# crun and catatonit: the app container's runtime and its zombie-reaping init (used inside containers).
+# crun and catatonit: the app container's runtime and its zombie-reaping init (used inside containers);
+# rsync: liblxc copies a directory-backed container with it (clone, rename); a fresh Debian has none.
 packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine openssh-client openssh-server
-  crun catatonit)
+  crun catatonit rsync)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -11,9 +11,10 @@ source "$(dirname "$0")/lib.sh"
 # uidmap: unprivileged containers; maven: the build; hyperfine: whole-command benchmarks;
 # openssh-client: berth --remote; openssh-server: the remote tests run their own sshd on 127.0.0.1;
 # crun and catatonit: the app container's runtime and its zombie-reaping init (used inside containers);
-# rsync: liblxc copies a directory-backed container with it (clone, rename); a fresh Debian has none.
+# rsync: liblxc copies a directory-backed container with it (clone, rename); a fresh Debian has none;
+# puppet: the host side of the Puppet bridge (the berth module's types, and the bridge's own tests).
 packages=(lxc lxc-dev busybox-static debootstrap gcc libc6-dev uidmap iproute2 maven hyperfine openssh-client openssh-server
-  crun catatonit rsync)
+  crun catatonit rsync puppet)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

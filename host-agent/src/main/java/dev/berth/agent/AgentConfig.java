@@ -17,7 +17,8 @@ public record AgentConfig(
         @Doc("error, warn, info or debug. Default info.") AgentLog.Level logLevel,
         @Doc("The image store. Default <state-dir>/images; several agents may share one.") String images,
         @Doc("Host directories under which profiles may mount host paths.") List<String> hostPaths,
-        @Doc("The managed network containers attach to by default.") NetworkConfig network) {
+        @Doc("The managed network containers attach to by default.") NetworkConfig network,
+        @Doc("How many drift checks (Puppet runs) may run at once on this host. Default 2.") Integer driftConcurrency) {
 
     /** The managed bridge. */
     @Doc("The managed network.")

@@ -41,7 +41,7 @@ public final class Berthd implements AutoCloseable {
      * @param hostPathAllowList host directories profiles may mount
      */
     public record Settings(Path stateDir, Path lxcpath, Path socket, String listen, AgentLog.Level logLevel, Path imagesDir,
-                           List<Path> hostPathAllowList, String bridge, String subnet) {
+                           List<Path> hostPathAllowList, String bridge, String subnet, int driftConcurrency) {
 
         public static final String DEFAULT_BRIDGE = "berthbr0";
         public static final String DEFAULT_SUBNET = "10.87.0.1/24";
@@ -55,7 +55,7 @@ public final class Berthd implements AutoCloseable {
          * {@link #withNetwork}), with every other setting at its default.
          */
         public static Settings at(Path stateDir, Path lxcpath, Path socket) {
-            return new Settings(stateDir, lxcpath, socket, null, AgentLog.Level.INFO, stateDir.resolve("images"), List.of(), null, null);
+            return new Settings(stateDir, lxcpath, socket, null, AgentLog.Level.INFO, stateDir.resolve("images"), List.of(), null, null, 2);
         }
 
         public static Settings defaults() {
@@ -65,17 +65,17 @@ public final class Berthd implements AutoCloseable {
 
         /** Another image store, shared for example by the agents of a test run. */
         public Settings withImages(Path images) {
-            return new Settings(stateDir, lxcpath, socket, listen, logLevel, images, hostPathAllowList, bridge, subnet);
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, images, hostPathAllowList, bridge, subnet, driftConcurrency);
         }
 
         /** A managed bridge {@code name} with address and prefix {@code subnet} (10.87.0.1/24). */
         public Settings withNetwork(String name, String subnetCidr) {
-            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, hostPathAllowList, name, subnetCidr);
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, hostPathAllowList, name, subnetCidr, driftConcurrency);
         }
 
         /** Host directories that profiles may mount. */
         public Settings withHostPaths(List<Path> allowed) {
-            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, allowed, bridge, subnet);
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, allowed, bridge, subnet, driftConcurrency);
         }
 
         static Settings parse(String[] args) {
@@ -95,7 +95,7 @@ public final class Berthd implements AutoCloseable {
             }
             AgentConfig file = flags.containsKey("config")
                     ? YamlBinding.load(Path.of(flags.get("config")), AgentConfig.class)
-                    : new AgentConfig(null, null, null, null, null, null, null, null);
+                    : new AgentConfig(null, null, null, null, null, null, null, null, null);
             Path state = Path.of(first(flags.get("state-dir"), file.stateDir(), "/var/lib/berth"));
             String bridge = first(flags.get("bridge"), file.network() == null ? null : file.network().bridge(), DEFAULT_BRIDGE);
             String level = first(flags.get("log-level"), file.logLevel() == null ? null : file.logLevel().name(), "info");
@@ -113,7 +113,8 @@ public final class Berthd implements AutoCloseable {
                     Path.of(first(null, file.images(), state.resolve("images").toString())),
                     file.hostPaths() == null ? List.of() : file.hostPaths().stream().map(Path::of).toList(),
                     bridge == null || bridge.equals("none") ? null : bridge,
-                    file.network() == null || file.network().ipv4() == null ? DEFAULT_SUBNET : file.network().ipv4());
+                    file.network() == null || file.network().ipv4() == null ? DEFAULT_SUBNET : file.network().ipv4(),
+                    file.driftConcurrency() == null ? 2 : Math.max(1, file.driftConcurrency()));
         }
 
         private static String first(String flag, String config, String fallback) {
@@ -166,6 +167,7 @@ public final class Berthd implements AutoCloseable {
     private long reaper = -1;
     private long snapshotter = -1;
     private long appMonitor = -1;
+    private long driftScheduler = -1;
 
     public Berthd(Settings settings) {
         this.settings = settings;
@@ -224,8 +226,15 @@ public final class Berthd implements AutoCloseable {
             apps.tick();
             return null;
         }, true));
+        dev.berth.agent.drift.DriftService drift = new dev.berth.agent.drift.DriftService(instances, events, log,
+                settings.driftConcurrency());
+        // Scheduled drift checks: each container at its profile's interval (jittered), at most drift-concurrency at once.
+        driftScheduler = v.setPeriodic(1000, id -> v.executeBlocking(() -> {
+            drift.tick();
+            return null;
+        }, true));
         ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
-                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps);
+                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps, drift);
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());
@@ -248,6 +257,7 @@ public final class Berthd implements AutoCloseable {
             v.cancelTimer(reaper);
             v.cancelTimer(snapshotter);
             v.cancelTimer(appMonitor);
+            v.cancelTimer(driftScheduler);
             if (network != null) {
                 network.close();
             }

@@ -185,7 +185,10 @@ public record ProfileSpec(
             @Doc("Custom facts ($facts) for the manifest.") Map<String, Object> facts,
             @Doc("Hiera-style data for lookup().") Map<String, Object> data,
             @Doc("report (detect and report drift) or enforce (also correct it); default report.") DriftPolicy policy,
-            @Doc("Time between drift checks (default 30m).") Interval interval) implements Validated {
+            @Doc("Time between drift checks (default 30m).") Interval interval,
+            @Doc("How long one Puppet run may take before it is killed and the check fails (default 10m).") Interval timeout,
+            @Doc("The Puppet command inside the container (default puppet; OpenVox installs the same name).") String binary)
+            implements Validated {
 
         @Override
         public void validate(Checks checks) {

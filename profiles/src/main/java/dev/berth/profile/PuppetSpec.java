@@ -13,7 +13,12 @@ import java.util.Map;
  * facts, data, and the drift policy with its interval.
  */
 public record PuppetSpec(String manifest, Path modulePath, Map<String, Object> facts, Map<String, Object> data,
-                         DriftPolicy policy, Duration interval) {
+                         DriftPolicy policy, Duration interval, Duration timeout, String binary) {
+
+    public PuppetSpec(String manifest, Path modulePath, Map<String, Object> facts, Map<String, Object> data, DriftPolicy policy,
+                      Duration interval) {
+        this(manifest, modulePath, facts, data, policy, interval, Duration.ofMinutes(10), "puppet");
+    }
 
     /** The Puppet spec of {@code profile}, or null when it declares none. */
     public static PuppetSpec from(ComposedProfile profile) {
@@ -37,7 +42,9 @@ public record PuppetSpec(String manifest, Path modulePath, Map<String, Object> f
         return new PuppetSpec(manifest, modulePath, puppet.facts() == null ? Map.of() : puppet.facts(),
                 puppet.data() == null ? Map.of() : puppet.data(),
                 puppet.policy() == null ? DriftPolicy.REPORT : puppet.policy(),
-                puppet.interval() == null ? Duration.ofMinutes(30) : puppet.interval().duration());
+                puppet.interval() == null ? Duration.ofMinutes(30) : puppet.interval().duration(),
+                puppet.timeout() == null ? Duration.ofMinutes(10) : puppet.timeout().duration(),
+                puppet.binary() == null ? "puppet" : puppet.binary());
     }
 
     private static Path relativeTo(Node node, String path) {

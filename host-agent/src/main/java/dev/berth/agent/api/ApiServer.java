@@ -61,18 +61,20 @@ public final class ApiServer {
     private final AppImageRoutes appImages;
     private final AppRoutes apps;
     private final dev.berth.agent.instance.Apps appService;
+    private final dev.berth.agent.drift.DriftService drift;
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log) {
         this(vertx, lxcpath, instances, images, profiles, operations, events, log, new Volumes(Path.of("/var/lib/berth/volumes"), lxcpath),
-                new dev.berth.agent.app.AppImageStore(Path.of("/var/lib/berth/app-images")), null);
+                new dev.berth.agent.app.AppImageStore(Path.of("/var/lib/berth/app-images")), null, null);
     }
 
     /** @param apps the app containers' service (null: one is made; its health checks then run only when asked) */
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages,
-                     dev.berth.agent.instance.Apps apps) {
+                     dev.berth.agent.instance.Apps apps, dev.berth.agent.drift.DriftService drift) {
         this.appService = apps != null ? apps : new dev.berth.agent.instance.Apps(instances, appImages, events, log);
+        this.drift = drift != null ? drift : new dev.berth.agent.drift.DriftService(instances, events, log, 2);
         this.apps = new AppRoutes(this, appService, instances, operations);
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
@@ -113,6 +115,8 @@ public final class ApiServer {
         router.post("/1.0/containers/:name/exec").handler(this::exec);
         router.put("/1.0/containers/:name/state").handler(this::putState);
         router.get("/1.0/containers/:name/app").handler(apps::get);
+        router.get("/1.0/containers/:name/drift").handler(this::getDrift);
+        router.post("/1.0/containers/:name/drift").handler(this::checkDrift);
         router.put("/1.0/containers/:name/app/state").handler(apps::state);
         router.post("/1.0/containers/:name/app/upgrade").handler(apps::upgrade);
         router.post("/1.0/containers/:name/app/rollback").handler(apps::rollback);
@@ -210,9 +214,11 @@ public final class ApiServer {
         vertx.executeBlocking(() -> {
             instances.check(profiles, request.config(), request.image());
             Instances.Reservation reservation = instances.reserve(request.name());
-            return operations.submit("Creating container " + request.name(), request.name(), "container-created",
-                    () -> instances.launch(reservation, profiles, request.config(), request.image(),
-                            Boolean.TRUE.equals(request.ephemeral())));
+            return operations.submit("Creating container " + request.name(), request.name(), "container-created", () -> {
+                var made = instances.launch(reservation, profiles, request.config(), request.image(), Boolean.TRUE.equals(request.ephemeral()));
+                drift.applyOnce(request.name()); // the profile's Puppet manifest, once; its failures go to the drift report
+                return made;
+            });
         }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
     }
 
@@ -324,6 +330,41 @@ public final class ApiServer {
                         Models.AppState.of(appService.view(name)));
             }
         }, 200);
+    }
+
+    /** {@code GET .../drift}: the last drift check's report. */
+    private void getDrift(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        requireDefined(name);
+        blocking(ctx, () -> {
+            dev.berth.puppet.DriftReport report = drift.last(name);
+            if (report == null) {
+                throw new NotFound("no drift check of " + name + " has run yet; run one: berth drift check " + name);
+            }
+            return report;
+        }, 200);
+    }
+
+    /** {@code POST .../drift} {@code {"action": "check"|"reconcile"}}: a check now (reconcile: enforce whatever the policy). */
+    private void checkDrift(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        Lxc.validateName(name);
+        requireDefined(name);
+        String action = ctx.body().isEmpty() ? "check" : String.valueOf(parse(ctx, Map.class).getOrDefault("action", "check"));
+        if (!action.equals("check") && !action.equals("reconcile")) {
+            throw new BadRequest("action must be check or reconcile, not " + action, "action");
+        }
+        Boolean enforce = action.equals("reconcile") ? Boolean.TRUE : null;
+        accepted(ctx, operations.submit(new dev.berth.agent.ops.Operations.Work(
+                (action.equals("check") ? "Checking drift of " : "Reconciling ") + name, name, null, false, false,
+                () -> JSON.convertValue(drift.check(name, enforce), Map.class))));
+    }
+
+    /** The last drift check's one word for a list, or null when none has run. */
+    private String driftSummary(String name) {
+        dev.berth.puppet.DriftReport report = drift.last(name);
+        return report == null ? null : report.summary();
     }
 
     /** The app's one-word state for a list (from the agent's cache: no process is started), or null without an app. */
@@ -535,7 +576,8 @@ public final class ApiServer {
                 record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid(),
                 record == null ? null : record.address(),
                 record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),
-                record != null && record.ephemeral(), record == null ? null : appSummary(name));
+                record != null && record.ephemeral(), record == null ? null : appSummary(name),
+                record == null ? null : driftSummary(name));
     }
 
     void accepted(RoutingContext ctx, Operations.Op op) {
@@ -592,10 +634,10 @@ public final class ApiServer {
                 case FileException.Escape _ -> 403;
                 case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
                      ImageException.NotFound _, FileException.NotFound _, Volumes.NotFound _,
-                     dev.berth.agent.app.AppImageException.NotFound _ -> 404;
+                     dev.berth.agent.app.AppImageException.NotFound _, dev.berth.agent.drift.DriftService.NoContainer _ -> 404;
                 case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
                      LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _,
-                     Volumes.InUse _, dev.berth.agent.app.AppImageException.InUse _ -> 409;
+                     Volumes.InUse _, dev.berth.agent.app.AppImageException.InUse _, dev.berth.agent.drift.DriftService.NotRunning _ -> 409;
                 case PayloadTooLarge _ -> 413;
                 default -> 500;
             };

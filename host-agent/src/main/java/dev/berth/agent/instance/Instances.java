@@ -925,6 +925,115 @@ public final class Instances {
         }
     }
 
+    /** Container {@code name}'s Puppet configuration, or null without one; a profile that no longer composes is an error. */
+    public dev.berth.profile.PuppetSpec puppetSpecOf(String name) {
+        return dev.berth.profile.PuppetSpec.from(composedOf(name));
+    }
+
+    /**
+     * The container's envelope against its composed profile: each limit the profile sets, as the
+     * container's LXC config holds it (edited by hand?) and as its cgroup enforces it now (changed
+     * live?). With {@code reconcile}, puts back what differs (config rewritten, live value set) and
+     * marks those entries corrected once they read back right.
+     */
+    public List<dev.berth.puppet.DriftReport.Drift> envelopeDrift(String name, boolean reconcile) {
+        ComposedProfile profile = composedOf(name);
+        List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
+        String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
+        List<dev.berth.puppet.DriftReport.Drift> drift = new java.util.ArrayList<>();
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            boolean running = container.isRunning();
+            for (int pass = 0; pass < (reconcile ? 2 : 1); pass++) {
+                List<dev.berth.puppet.DriftReport.Drift> found = new java.util.ArrayList<>();
+                for (String limit : LIVE_LIMITS) {
+                    String key = prefix + limit;
+                    String wanted = items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
+                    if (wanted == null) {
+                        continue;
+                    }
+                    String configured = container.configItem(key).strip();
+                    if (!sameLimit(limit, configured, wanted)) {
+                        found.add(new dev.berth.puppet.DriftReport.Drift("envelope", "config " + key, "value",
+                                configured.isEmpty() ? "(unset)" : configured, wanted, false, lxcpath.resolve(name).resolve("config").toString(), null));
+                    }
+                    if (running) {
+                        String live = container.cgroupItem(limit).strip();
+                        if (!sameLimit(limit, live, wanted)) {
+                            found.add(new dev.berth.puppet.DriftReport.Drift("envelope", "cgroup " + limit, "value", live, wanted, false,
+                                    null, null));
+                        }
+                    }
+                }
+                if (pass == 0) {
+                    drift = found;
+                    if (reconcile && !found.isEmpty()) {
+                        reapplyAll(name, container, items, prefix, running);
+                    }
+                } else {
+                    List<dev.berth.puppet.DriftReport.Drift> still = found;
+                    drift = drift.stream().map(d -> d.corrected(still.stream().noneMatch(s -> s.resource().equals(d.resource())))).toList();
+                }
+                if (found.isEmpty()) {
+                    break;
+                }
+            }
+        }
+        if (reconcile && drift.stream().anyMatch(dev.berth.puppet.DriftReport.Drift::corrected)) {
+            log.info("Reconciled the envelope of " + name + ": " + drift.stream().filter(dev.berth.puppet.DriftReport.Drift::corrected)
+                    .map(d -> d.resource() + " " + d.is() + " -> " + d.should()).toList());
+        }
+        return drift;
+    }
+
+    /** Every limit the profile sets, written to the config and set live. */
+    private static void reapplyAll(String name, LxcContainer container, List<LxcConfigItem> items, String prefix, boolean running) {
+        for (String limit : LIVE_LIMITS) {
+            String key = prefix + limit;
+            String wanted = items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
+            if (wanted == null) {
+                continue;
+            }
+            container.clearConfigItem(key);
+            container.setConfigItem(key, wanted);
+            if (running) {
+                container.setCgroupItem(limit, wanted);
+            }
+        }
+        container.saveConfig();
+    }
+
+    /** Whether two values of a limit mean the same (a cpuset written as 0,1 or 0-1; -1 and max for no limit). */
+    private static boolean sameLimit(String limit, String a, String b) {
+        if (a.equals(b)) {
+            return true;
+        }
+        if (limit.equals("cpuset.cpus")) {
+            return cpus(a).equals(cpus(b));
+        }
+        return false;
+    }
+
+    private static java.util.SortedSet<Integer> cpus(String list) {
+        java.util.SortedSet<Integer> set = new java.util.TreeSet<>();
+        for (String part : list.split(",")) {
+            String p = part.strip();
+            if (p.isEmpty()) {
+                continue;
+            }
+            try {
+                int dash = p.indexOf('-');
+                int from = Integer.parseInt(dash < 0 ? p : p.substring(0, dash));
+                int to = dash < 0 ? from : Integer.parseInt(p.substring(dash + 1));
+                for (int c = from; c <= to; c++) {
+                    set.add(c);
+                }
+            } catch (NumberFormatException e) {
+                set.add(-1);
+            }
+        }
+        return set;
+    }
+
     /** How many previous app revisions container {@code name}'s profile keeps, or null for the default. */
     Integer appKeepOf(String name) {
         ProfileSpec.App app = composedOf(name).spec().app();

@@ -91,7 +91,7 @@ final class ContainerVerbs {
         return config;
     }
 
-    static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "address", "app", "image", "profiles", "pid", "created");
+    static final List<String> CONTAINER_COLUMNS = List.of("name", "state", "address", "app", "drift", "image", "profiles", "pid", "created");
 
     /**
      * {@code berth list}: the command people run most, so its model is built in code, like the root's:
@@ -152,6 +152,7 @@ final class ContainerVerbs {
                     case "state" -> Output.Column.of("STATE", "status");
                     case "address" -> Output.Column.of("ADDRESS", "address");
                     case "app" -> new Output.Column("APP", c -> c.path("app").isTextual() ? c.path("app").asText() : "-");
+                    case "drift" -> new Output.Column("DRIFT", c -> c.path("drift").isTextual() ? c.path("drift").asText() : "-");
                     case "image" -> new Output.Column("IMAGE", c -> Berth.shortFingerprint(c.path("image")));
                     case "profiles" -> Output.Column.of("PROFILES", "profiles");
                     case "pid" -> Output.Column.of("PID", "pid");

@@ -80,7 +80,7 @@ class CliTest {
         Run table = berth("list");
         assertThat(table.out().lines().toList()).hasSize(3);
         assertThat(table.out().lines().findFirst().orElseThrow()).startsWith("NAME").contains("STATE", "IMAGE", "PROFILES");
-        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+-\\s+-\\s+[0-9a-f]{12}\\s+default"); // no address: no managed network here
+        assertThat(table.out()).containsPattern(web + "\\s+RUNNING\\s+-\\s+-\\s+-\\s+[0-9a-f]{12}\\s+default"); // no address: no managed network here
 
         JsonNode json = berth("list", "--format", "json").json();
         assertThat(json).hasSize(2);
@@ -194,6 +194,27 @@ class CliTest {
         Run updated = berth("profile", "apply", "-f", good.toString());
         assertThat(updated.out()).contains("Updated profile small; applied to " + web);
         assertThat(berth("info", web, "--format", "json").json().get("state").get("memoryLimit").asLong()).isEqualTo(96L << 20);
+
+        // envelope drift (no Puppet in busybox): in sync, then a limit changed live is found, then reconciled
+        Run clean = berth("drift", "check", web);
+        assertThat(clean.code()).as(clean.err()).isZero();
+        assertThat(clean.out()).contains("Status:     in-sync", "policy report");
+        try (dev.berth.lxc.LxcContainer c = dev.berth.lxc.Lxc.open(web, sandbox.lxcpath())) {
+            c.setCgroupItem("memory.limit_in_bytes", Long.toString(80L << 20));
+        }
+        Run drifted = berth("drift", "check", web);
+        assertThat(drifted.code()).isEqualTo(DriftCommand.DRIFTED);
+        assertThat(drifted.out()).contains("Status:     drifted (1 resource)")
+                .containsPattern("cgroup memory.limit_in_bytes\\s+value\\s+" + (80L << 20) + "\\s+" + (96L << 20) + "\\s+no");
+        assertThat(berth("list", web).out()).containsPattern("drifted\\(1\\)");
+        assertThat(berth("drift", web, "--format", "json").json().path("status").asText()).isEqualTo("drifted");
+        Run reconciled = berth("drift", "reconcile", web);
+        assertThat(reconciled.code()).as(reconciled.err()).isZero();
+        assertThat(reconciled.out()).contains("Status:     corrected (1 resource)").containsPattern("\\s+yes\\s");
+        assertThat(berth("info", web, "--format", "json").json().get("state").get("memoryLimit").asLong()).isEqualTo(96L << 20);
+        Run noName = berth("drift", "check");
+        assertThat(noName.code()).isEqualTo(Berth.USAGE);
+        assertThat(noName.err()).contains("--all");
 
         Run inUse = berth("profile", "delete", "small");
         assertThat(inUse.code()).isEqualTo(Berth.CONFLICT);

@@ -195,6 +195,7 @@ public final class Berth {
             new Entry("operation", OperationsCommand::new, "op"),
             new Entry("app", AppCommand::new),
             new Entry("drift", DriftCommand::new),
+            new Entry("config", ConfigCommand::new),
             new Entry("remote", RemoteCommand::new),
             new Entry("completion", Completion::new),
             new Entry("dial-stdio", ContainerVerbs.DialStdio::new));

@@ -577,7 +577,7 @@ public final class ApiServer {
                 record == null ? null : record.address(),
                 record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),
                 record != null && record.ephemeral(), record == null ? null : appSummary(name),
-                record == null ? null : driftSummary(name));
+                record == null ? null : driftSummary(name), record == null || record.overrides() == null ? Map.of() : record.overrides());
     }
 
     void accepted(RoutingContext ctx, Operations.Op op) {

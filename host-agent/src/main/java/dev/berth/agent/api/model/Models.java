@@ -33,7 +33,8 @@ public final class Models {
 
     /** A container as the API shows it: {@code address} on its bridge, {@code forwards} as "tcp 127.0.0.1:8080 -> 80". */
     public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid,
-                            String address, List<String> forwards, boolean ephemeral, String app, String drift) {
+                            String address, List<String> forwards, boolean ephemeral, String app, String drift,
+                            Map<String, Object> config) {
     }
 
     /** {@code GET /1.0/containers/{name}/state}: live figures. */

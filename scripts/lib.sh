@@ -40,3 +40,17 @@ berth_classpath() {
   done
   echo "${cp#:}"
 }
+
+# Runs one of bench/'s whole-process benchmarks (dev.berth.bench.CLASS) as root, building first if needed.
+run_bench() {
+  local main=$1
+  shift
+  [ "$(id -u)" = 0 ] || die "run as root: it creates containers"
+  use_jdk25
+  if [ ! -f "$BERTH_ROOT/host-agent/target/classpath.txt" ] || [ ! -f "$BERTH_ROOT/bench/target/classpath.txt" ]; then
+    say "Building"
+    mvn_berth -q -DskipTests install
+  fi
+  exec java -XX:+UseSerialGC -Xmx256m --enable-native-access=ALL-UNNAMED -Dberth.root="$BERTH_ROOT" \
+    -cp "$BERTH_ROOT/bench/target/classes:$(cat "$BERTH_ROOT/bench/target/classpath.txt")" "dev.berth.bench.$main" "$@"
+}

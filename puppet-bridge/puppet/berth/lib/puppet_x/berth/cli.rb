@@ -40,6 +40,26 @@ module PuppetX
         file&.unlink
       end
 
+      # What the three providers share: prefetching from self.instances, and existence from it.
+      module Provider
+        def self.included(base)
+          base.extend(ClassMethods)
+        end
+
+        # Class side: prefetch matches the declared resources with what the agent has.
+        module ClassMethods
+          def prefetch(resources)
+            instances.each do |provider|
+              resources[provider.name].provider = provider if resources[provider.name]
+            end
+          end
+        end
+
+        def exists?
+          ![nil, :absent].include?(@property_hash[:ensure])
+        end
+      end
+
       # A container's own settings as dotted keys with string values (as berth config show prints them).
       def self.flatten(hash, prefix = nil, into = {})
         (hash || {}).each do |key, value|

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -45,11 +44,9 @@ public final class AppBench {
 
     public static void main(String[] args) throws Exception {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 15;
-        Path images = Path.of(System.getProperty("berth.bench.images", "/var/cache/berth-test/images"));
-        Path root = Files.createTempDirectory(Path.of("/var/tmp"), "berth-appbench-");
-        String prefix = "pb" + Long.toString(ProcessHandle.current().pid(), 36);
-        try (BenchAgent agent = new BenchAgent(root, root.resolve("lxc"), images, prefix + "br", "10.231.252.1/24")) {
-            new AppBench(agent).run(prefix, root, reps);
+        String prefix = BenchAgent.prefix("pb");
+        try (BenchAgent agent = BenchAgent.temporary("appbench", prefix, "10.231.252.1/24")) {
+            new AppBench(agent).run(prefix, agent.root(), reps);
         }
     }
 

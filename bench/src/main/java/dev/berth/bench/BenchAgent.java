@@ -53,6 +53,25 @@ final class BenchAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * An agent under a new directory of /var/tmp, on its own bridge {@code prefix}br with
+     * {@code subnet}, its images from the shared test image store (or {@code -Dberth.bench.images}).
+     */
+    static BenchAgent temporary(String bench, String prefix, String subnet) throws Exception {
+        Path images = Path.of(System.getProperty("berth.bench.images", "/var/cache/berth-test/images"));
+        Path root = Files.createTempDirectory(Path.of("/var/tmp"), "berth-" + bench + "-");
+        return new BenchAgent(root, root.resolve("lxc"), images, prefix + "br", subnet);
+    }
+
+    /** Names for a run: {@code letters} and this process's id, so that two runs never share one. */
+    static String prefix(String letters) {
+        return letters + Long.toString(ProcessHandle.current().pid(), 36);
+    }
+
+    Path root() {
+        return root;
+    }
+
     AgentClient client() {
         return client;
     }

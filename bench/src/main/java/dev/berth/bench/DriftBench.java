@@ -3,8 +3,6 @@ package dev.berth.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.cli.client.AgentClient;
 import dev.berth.puppet.PuppetBridge;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -49,10 +47,8 @@ public final class DriftBench {
     public static void main(String[] args) throws Exception {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         int containers = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-        Path images = Path.of(System.getProperty("berth.bench.images", "/var/cache/berth-test/images"));
-        Path root = Files.createTempDirectory(Path.of("/var/tmp"), "berth-driftbench-");
-        String prefix = "db" + Long.toString(ProcessHandle.current().pid(), 36);
-        try (BenchAgent agent = new BenchAgent(root, root.resolve("lxc"), images, prefix + "br", "10.231.253.1/24")) {
+        String prefix = BenchAgent.prefix("db");
+        try (BenchAgent agent = BenchAgent.temporary("driftbench", prefix, "10.231.253.1/24")) {
             new DriftBench(agent).run(prefix, reps, containers);
         }
     }

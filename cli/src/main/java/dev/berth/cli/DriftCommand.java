@@ -104,15 +104,16 @@ final class DriftCommand implements Callable<Integer> {
                 description = "How long to wait for each check, Puppet's own time limit aside (default: ${DEFAULT-VALUE}).")
         int timeout;
 
-        abstract String action();
+        @Option(names = "--all", description = "Every running container Berth made.")
+        boolean all;
 
-        abstract boolean all();
+        abstract String action();
 
         @Override
         public Integer call() {
             Berth berth = drift.berth;
             List<String> targets = new ArrayList<>(names == null ? List.of() : names);
-            if (all()) {
+            if (all) {
                 if (!targets.isEmpty()) {
                     throw new Berth.UsageError("--all checks every running container: give no names with it");
                 }
@@ -175,33 +176,17 @@ final class DriftCommand implements Callable<Integer> {
 
     @Command(name = "check", description = "Check containers for drift now (the profile's policy decides whether to reconcile).")
     static final class Check extends Run {
-        @Option(names = "--all", description = "Every running container Berth made.")
-        boolean all;
-
         @Override
         String action() {
             return "check";
-        }
-
-        @Override
-        boolean all() {
-            return all;
         }
     }
 
     @Command(name = "reconcile", description = "Check and put back what drifted, whatever the profile's policy.")
     static final class Reconcile extends Run {
-        @Option(names = "--all", description = "Every running container Berth made.")
-        boolean all;
-
         @Override
         String action() {
             return "reconcile";
-        }
-
-        @Override
-        boolean all() {
-            return all;
         }
     }
 }

@@ -5,6 +5,7 @@ require File.expand_path(File.join(File.dirname(__FILE__), '..', '..', '..', 'pu
 Puppet::Type.type(:berth_container).provide(:cli) do
   desc 'Manages containers through the berth CLI (JSON output); BERTH_CLI and BERTH_SOCKET come from the environment.'
 
+  include PuppetX::Berth::Cli::Provider
   mk_resource_methods
 
   def self.instances
@@ -16,18 +17,8 @@ Puppet::Type.type(:berth_container).provide(:cli) do
     end
   end
 
-  def self.prefetch(resources)
-    instances.each do |provider|
-      resources[provider.name].provider = provider if resources[provider.name]
-    end
-  end
-
   def state
     @property_hash[:ensure] || :absent
-  end
-
-  def exists?
-    state != :absent
   end
 
   def create

@@ -6,22 +6,13 @@ require File.expand_path(File.join(File.dirname(__FILE__), '..', '..', '..', 'pu
 Puppet::Type.type(:berth_image).provide(:cli) do
   desc 'Manages images through the berth CLI; BERTH_CLI and BERTH_SOCKET come from the environment.'
 
+  include PuppetX::Berth::Cli::Provider
   mk_resource_methods
 
   def self.instances
     PuppetX::Berth::Cli.json('image', 'list').flat_map do |image|
       (image['aliases'] || []).map { |a| new(name: a, ensure: :present) }
     end
-  end
-
-  def self.prefetch(resources)
-    instances.each do |provider|
-      resources[provider.name].provider = provider if resources[provider.name]
-    end
-  end
-
-  def exists?
-    @property_hash[:ensure] == :present
   end
 
   def create

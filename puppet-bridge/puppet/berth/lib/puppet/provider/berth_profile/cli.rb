@@ -5,22 +5,13 @@ require File.expand_path(File.join(File.dirname(__FILE__), '..', '..', '..', 'pu
 Puppet::Type.type(:berth_profile).provide(:cli) do
   desc 'Manages profiles through the berth CLI; BERTH_CLI and BERTH_SOCKET come from the environment.'
 
+  include PuppetX::Berth::Cli::Provider
   mk_resource_methods
 
   def self.instances
     PuppetX::Berth::Cli.json('profile', 'list').map do |p|
       new(name: p['name'], ensure: :present, content: PuppetX::Berth::Cli.run('profile', 'show', p['name']))
     end
-  end
-
-  def self.prefetch(resources)
-    instances.each do |provider|
-      resources[provider.name].provider = provider if resources[provider.name]
-    end
-  end
-
-  def exists?
-    @property_hash[:ensure] == :present
   end
 
   def create

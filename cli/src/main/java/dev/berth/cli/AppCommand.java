@@ -16,15 +16,20 @@ import picocli.CommandLine.ParentCommand;
 /** {@code berth app}: the one application container in each system container. */
 @Command(name = "app", subcommands = AppCommand.ImageCommand.class,
         description = "The application (OCI) container inside each system container, and app images.",
-        footer = {"%nThe app runs with crun inside its system container, under catatonit (which reaps zombies),",
-                "restarted by the profile's app.restart policy. Each upgrade unpacks a new revision beside the",
-                "running one; a revision that does not get healthy is rolled back by itself, and the profile's",
-                "app.keep previous revisions stay for berth app rollback. Volumes are never touched.",
-                "%nImages come as files, never from a registry: an OCI image layout (a directory's tar, as",
-                "skopeo copy ... oci-archive: or buildah push ... oci-archive: make) or a docker save archive.",
-                "A profile names one with app: {image: web:2}, or pins it: app: {image: web:2@sha256:...}.",
-                "%nExamples:", "  berth app status web1", "  berth app logs web1 -f", "  berth app exec web1 -- sh",
-                "  berth app upgrade web1 --image web:3", "  berth app rollback web1"})
+        footer = {"%nThe app runs with crun inside its system container, under catatonit (which reaps zombies), "
+                + "restarted by the profile's app.restart policy. An upgrade unpacks the new revision beside the "
+                + "running one; one that does not get healthy is rolled back by itself. The profile's app.keep "
+                + "previous revisions stay for berth app rollback. Volumes are never touched.",
+                "%nImages come as files, never from a registry: an OCI image layout (a directory's tar, as skopeo "
+                + "or buildah make with oci-archive:) or a docker save archive. A profile names one with app: "
+                + "{image: web:2}, or pins it:",
+                "app: {image: web:2@sha256:...}.",
+                "%nExamples:",
+                "  berth app status web1",
+                "  berth app logs web1 -f",
+                "  berth app exec web1 -- sh",
+                "  berth app upgrade web1 --image web:3",
+                "  berth app rollback web1"})
 final class AppCommand {
 
     @ParentCommand
@@ -88,7 +93,9 @@ final class AppCommand {
     static final String LOG = "/var/lib/berth/app/app.log";
 
     @Command(name = "exec", description = "Run a command inside the app (crun exec): its files, its processes, its user.",
-            footer = {"%nExamples:", "  berth app exec web1 -- ls /www", "  berth app exec -t web1 -- sh"})
+            footer = {"%nExamples:",
+                "  berth app exec web1 -- ls /www",
+                "  berth app exec -t web1 -- sh"})
     int exec(@Parameters(index = "0", paramLabel = "NAME", description = "The system container.") String name,
              @Parameters(index = "1..*", arity = "1..*", paramLabel = "COMMAND", description = "The program and its arguments (after --).")
              List<String> command,
@@ -182,8 +189,8 @@ final class AppCommand {
         }
 
         @Command(name = "import", description = "Import an image archive: an OCI image layout tar, or a docker save archive.",
-                footer = {"%nEvery layer's and the config's sha256 is checked against the archive's manifest, and layers",
-                        "that would write outside the image's root are refused: the whole image is refused then."})
+                footer = {"%nEvery layer's and the config's sha256 is checked against the archive's manifest, and layers "
+                + "that would write outside the image's root are refused: the whole image is refused then."})
         int importArchive(@Parameters(paramLabel = "ARCHIVE") Path archive,
                           @Option(names = {"-n", "--name"}, paramLabel = "NAME[:TAG]",
                                   description = "Its name (default: the archive's own; needed when it has none).") String name) {

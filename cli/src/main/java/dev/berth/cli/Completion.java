@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
  * complete as files.
  */
 @Command(name = "completion", description = "Print a shell completion script.",
-        footer = {"%nbash: source <(berth completion bash)     (or save it under /etc/bash_completion.d/berth)",
-                "zsh:  source <(berth completion zsh)"})
+        footer = {"%nbash: source <(berth completion bash)     (or save it under /etc/bash_completion.d/berth) zsh: "
+                + "source <(berth completion zsh)"})
 final class Completion implements java.util.concurrent.Callable<Integer> {
 
     @Spec

@@ -18,10 +18,14 @@ import picocli.CommandLine.ParentCommand;
  * {@code launch --set} gave it). Keys are the profile's fields, dotted.
  */
 @Command(name = "config", description = "Show or change a container's own settings (they win over its profiles).",
-        footer = {"%nKeys are the profile's fields, dotted: limits.memory=512MiB, limits.cpu=2, autostart=true.",
-                "Limits apply at once to a running container; other keys when it is launched anew (the answer says which).",
-                "%nExamples:", "  berth config show web1", "  berth config set web1 limits.memory=1GiB",
-                "  berth config set web1 --replace limits.cpu=2", "  berth config unset web1 limits.memory"})
+        footer = {"%nKeys are the profile's fields, dotted: limits.memory=512MiB, limits.cpu=2, autostart=true. "
+                + "Limits apply at once to a running container; other keys when it is launched anew (the answer "
+                + "says which).",
+                "%nExamples:",
+                "  berth config show web1",
+                "  berth config set web1 limits.memory=1GiB",
+                "  berth config set web1 --replace limits.cpu=2",
+                "  berth config unset web1 limits.memory"})
 final class ConfigCommand {
 
     @ParentCommand

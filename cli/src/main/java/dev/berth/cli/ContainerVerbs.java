@@ -44,8 +44,8 @@ final class ContainerVerbs {
     }
 
     @Command(name = "launch", description = "Create a container from profiles and an image, and start it.",
-            footer = {"%nThe container's own settings (--set) win over its profiles'. Keys are the profile's fields, dotted:"
-                    + " limits.memory=512MiB, limits.cpu=2, autostart=true."})
+            footer = {"%nThe container's own settings (--set) win over its profiles'. Keys are the profile's fields, "
+                + "dotted: limits.memory=512MiB, limits.cpu=2, autostart=true."})
     static final class Launch extends Verb {
         @Parameters(paramLabel = "NAME", description = "The container's name (also its hostname).")
         String name;
@@ -360,9 +360,12 @@ final class ContainerVerbs {
     }
 
     @Command(name = "exec", description = "Run a command in a container; output streams as it comes, the exit code is passed through.",
-            footer = {"%nWith a terminal (or -t) the command runs on a pseudo-terminal inside, keys are sent as typed and the",
-                    "window size follows yours; -T turns that off. Without a terminal, -i sends standard input to the command.",
-                    "Examples:", "  berth exec web1 --env LANG=C -- ls -l /etc", "  berth exec -t web1 -- sh", "  tar c . | berth exec -i web1 -- tar x -C /srv"})
+            footer = {"%nWith a terminal (or -t) the command runs on a pseudo-terminal inside, keys are sent as typed "
+                + "and the window size follows yours; -T turns that off. Without a terminal, -i sends standard "
+                + "input to the command. Examples:",
+                "  berth exec web1 --env LANG=C -- ls -l /etc",
+                "  berth exec -t web1 -- sh",
+                "  tar c . | berth exec -i web1 -- tar x -C /srv"})
     static final class Exec extends Verb {
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
@@ -466,7 +469,9 @@ final class ContainerVerbs {
     }
 
     @Command(name = "copy", aliases = "cp", description = "Copy a container, or one of its snapshots, to a new container (with its own address).",
-            footer = {"%nExamples:", "  berth copy web1 web2", "  berth copy web1/before web3 --ephemeral"})
+            footer = {"%nExamples:",
+                "  berth copy web1 web2",
+                "  berth copy web1/before web3 --ephemeral"})
     static final class Copy extends Verb {
         @Parameters(index = "0", paramLabel = "SOURCE[/SNAPSHOT]")
         String source;
@@ -492,8 +497,8 @@ final class ContainerVerbs {
     }
 
     @Command(name = "events", description = "Follow the agent's events until interrupted.",
-            footer = {"%nTypes: operation, lifecycle, logging, app. Human lines by default; --format json prints one JSON",
-                    "object per line (for jq)."})
+            footer = {"%nTypes: operation, lifecycle, logging, app. Human lines by default; --format json prints one "
+                + "JSON object per line (for jq)."})
     static final class Events extends Verb {
         @Option(names = {"-t", "--type"}, split = ",", paramLabel = "TYPE", description = "Only these types (default: all).")
         List<String> types;

@@ -17,12 +17,17 @@ import picocli.CommandLine.ParentCommand;
 /** {@code berth drift}: configuration drift inside containers (Puppet's) and of their envelope (LXC config, limits). */
 @Command(name = "drift", subcommands = {DriftCommand.Check.class, DriftCommand.Reconcile.class},
         description = "Show the last drift check of a container; check or reconcile drift now.",
-        footer = {"%nA check runs the profile's Puppet manifest with --noop inside the container and reads the run",
-                "report, and compares the container's LXC config and live limits with its profile. Under the",
-                "profile's puppet.policy enforce (or with reconcile) what drifted is put back and reported corrected.",
-                "Checks also run by themselves at the profile's puppet.interval, a few at a time per host.",
-                "%nExit status of check and reconcile: 0 in sync or corrected, 2 drift left as found, 6 a check that failed.",
-                "%nExamples:", "  berth drift web1", "  berth drift check --all", "  berth drift reconcile web1"})
+        footer = {"%nA check runs the profile's Puppet manifest with --noop inside the container and reads the run "
+                + "report, and compares the container's LXC config and live limits with its profile. Under "
+                + "puppet.policy enforce (or with reconcile) what drifted is put back and reported corrected. "
+                + "Checks also run by themselves at the profile's puppet.interval, a few at a time per host "
+                + "(drift-concurrency).",
+                "%nExit status of check and reconcile: 0 in sync or corrected, 2 drift left as found, 6 a check "
+                + "that failed.",
+                "%nExamples:",
+                "  berth drift web1",
+                "  berth drift check --all",
+                "  berth drift reconcile web1"})
 final class DriftCommand implements Callable<Integer> {
 
     static final int DRIFTED = 2;

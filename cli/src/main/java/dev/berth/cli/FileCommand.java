@@ -15,10 +15,13 @@ import picocli.CommandLine.ParentCommand;
 /** {@code berth file}: copy files and directory trees into and out of a running container. */
 @Command(name = "file",
         description = "Copy files and directories into (push) and out of (pull) a running container.",
-        footer = {"%nPaths inside are NAME/PATH, as in web1/etc/motd. Directories go as tar streams (-r). A path that",
-                "would leave the container's root (through '..' or a symlink pointing outside) is refused.",
-                "Examples:", "  berth file push index.html web1/srv/www/index.html --mode 0644",
-                "  berth file push -r ./site web1/srv/www", "  berth file pull web1/etc/hosts -", "  berth file pull -r web1/var/log ./logs"})
+        footer = {"%nPaths inside are NAME/PATH, as in web1/etc/motd. Directories go as tar streams (-r). A path "
+                + "that would leave the container's root (through '..' or a symlink pointing outside) is refused. "
+                + "Examples:",
+                "  berth file push index.html web1/srv/www/index.html --mode 0644",
+                "  berth file push -r ./site web1/srv/www",
+                "  berth file pull web1/etc/hosts -",
+                "  berth file pull -r web1/var/log ./logs"})
 final class FileCommand {
 
     @ParentCommand

@@ -19,7 +19,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code berth image}: the agent's image store. */
 @Command(name = "image", subcommands = Images.Aliases.class, description = "Manage images: the root filesystems containers run on.",
-        footer = {"%nExamples:", "  berth image import rootfs.tar.xz --alias mybase",
+        footer = {"%nExamples:",
+                "  berth image import rootfs.tar.xz --alias mybase",
                 "  berth image build debian.yaml --alias debian12   (debian.yaml: suite, variant, packages, mirror)",
                 "  berth image alias add web-base mybase"})
 final class Images {
@@ -82,9 +83,9 @@ final class Images {
     }
 
     @Command(name = "build", description = "Build a Debian image with debootstrap from a recipe file, or the busybox image.",
-            footer = {"%nA recipe is YAML with suite (default bookworm), variant (default minbase), packages (default",
-                    "systemd-sysv iproute2 puppet crun catatonit) and mirror. The same recipe gives the same image: if",
-                    "the store has it, it is reused. Use 'busybox' instead of a file for the tiny test image."})
+            footer = {"%nA recipe is YAML with suite (default bookworm), variant (default minbase), packages (default "
+                + "systemd-sysv iproute2 puppet crun catatonit) and mirror. The same recipe gives the same image: "
+                + "if the store has it, it is reused. Use 'busybox' instead of a file for the tiny test image."})
     int build(@Parameters(paramLabel = "RECIPE", description = "A recipe file, or busybox.") String recipe,
               @Option(names = {"-a", "--alias"}, paramLabel = "ALIAS", description = "An alias for the image (repeat).") List<String> aliases)
             throws IOException {

@@ -22,7 +22,9 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code berth profile}: the agent's YAML profiles. */
 @Command(name = "profile", description = "Manage profiles: what containers are made of.",
-        footer = {"%nExamples:", "  berth profile validate examples/profiles/*.yaml", "  berth profile apply -f web.yaml",
+        footer = {"%nExamples:",
+                "  berth profile validate examples/profiles/*.yaml",
+                "  berth profile apply -f web.yaml",
                 "  EDITOR=nano berth profile edit web"})
 final class Profiles {
 
@@ -213,8 +215,9 @@ final class Profiles {
     }
 
     @Command(name = "validate", description = "Check profile files offline (no agent needed): syntax, fields, values and composition.",
-            footer = {"%nErrors are printed as file:line:column: field: problem (hint). Parents named in extends are",
-                    "looked up among the files given; one not given is reported as a note (the agent checks it on apply)."})
+            footer = {"%nErrors are printed as file:line:column: field: problem (hint). Parents named in extends are "
+                + "looked up among the files given; one not given is reported as a note (the agent checks it on "
+                + "apply)."})
     int validate(@Parameters(paramLabel = "FILE", arity = "1..*") List<Path> files) {
         Map<String, ProfileDocument> documents = new LinkedHashMap<>();
         Map<String, Path> sources = new LinkedHashMap<>();

@@ -15,11 +15,14 @@ import picocli.CommandLine.ParentCommand;
         description = "Name agents on other hosts, to use with --remote NAME (or BERTH_REMOTE=NAME).",
         footer = {"%nA remote is reached through SSH, as Docker's ssh:// hosts are: berth runs",
                 "  ssh [-p PORT] [SSH-OPTIONS] [USER@]HOST -- berth --socket SOCKET dial-stdio",
-                "and speaks to the agent through it. SSH does the authentication (keys or an agent; never a",
-                "password prompt) and the encryption; berth must be installed on that host.",
-                "Remotes are kept in $BERTH_CONFIG_DIR/remotes.yaml (default ~/.config/berth/remotes.yaml).",
-                "%nExamples:", "  berth remote add lab ssh://root@lab.example.org", "  berth --remote lab list",
-                "  BERTH_REMOTE=lab berth exec web1 -- uptime", "  berth --remote ssh://root@10.0.0.7:2222 list"})
+                "and speaks to the agent through it. SSH does the authentication (keys or an agent; never a "
+                + "password prompt) and the encryption; berth must be installed on that host. Remotes are kept in "
+                + "$BERTH_CONFIG_DIR/remotes.yaml (default ~/.config/berth/remotes.yaml).",
+                "%nExamples:",
+                "  berth remote add lab ssh://root@lab.example.org",
+                "  berth --remote lab list",
+                "  BERTH_REMOTE=lab berth exec web1 -- uptime",
+                "  berth --remote ssh://root@10.0.0.7:2222 list"})
 final class RemoteCommand {
 
     @ParentCommand

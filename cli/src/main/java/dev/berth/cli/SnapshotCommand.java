@@ -12,8 +12,10 @@ import picocli.CommandLine.ParentCommand;
 /** {@code berth snapshot}: a container's snapshots. */
 @Command(name = "snapshot",
         description = "Take, list, restore and delete a container's snapshots.",
-        footer = {"%nA restore is all or nothing: if it fails, the container is left as it was (and running, if it was).",
-                "Examples:", "  berth snapshot create web1 before-upgrade", "  berth snapshot restore web1 before-upgrade",
+        footer = {"%nA restore is all or nothing: if it fails, the container is left as it was (and running, if it "
+                + "was). Examples:",
+                "  berth snapshot create web1 before-upgrade",
+                "  berth snapshot restore web1 before-upgrade",
                 "  berth copy web1/before-upgrade web1-test"})
 final class SnapshotCommand {
 

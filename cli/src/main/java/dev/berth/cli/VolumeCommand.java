@@ -11,8 +11,8 @@ import picocli.CommandLine.ParentCommand;
 /** {@code berth volume}: named persistent volumes. */
 @Command(name = "volume",
         description = "List, create and delete named volumes: data that outlives containers.",
-        footer = {"%nA profile mounts one with mounts: [{volume: data, path: /srv/data}]; a launch creates it if missing.",
-                "A volume that a container mounts cannot be deleted."})
+        footer = {"%nA profile mounts one with mounts: [{volume: data, path: /srv/data}]; a launch creates it if "
+                + "missing. A volume that a container mounts cannot be deleted."})
 final class VolumeCommand {
 
     @ParentCommand

@@ -135,11 +135,15 @@ public record ProfileSpec(
             @Doc("no, on-failure (default) or always.") Restart restart,
             @Key("stop-signal") @Doc("Signal that asks the app to stop (default SIGTERM).") String stopSignal,
             @Key("stop-grace") @Doc("How long to wait after the stop signal before SIGKILL (default 10s).") Interval stopGrace,
-            @Range(min = 0, max = 20) @Doc("Previous revisions kept after an upgrade, for berth app rollback (default 2).") Integer keep)
+            @Range(min = 0, max = 20) @Doc("Previous revisions kept after an upgrade, for berth app rollback (default 2).") Integer keep,
+            @Doc("The app's own limits (cpu, memory, pids) within the container's: at most the container's own.") Limits limits)
             implements Validated {
 
         @Override
         public void validate(Checks checks) {
+            if (limits != null && limits.disk() != null) {
+                checks.fail("limits.disk", "an app has no disk of its own", "set limits.disk on the container, not on its app");
+            }
             if (stopSignal != null && !stopSignal.matches("SIG[A-Z0-9]+")) {
                 checks.fail("stop-signal", "'" + stopSignal + "' is not a signal name", "for example SIGTERM or SIGQUIT");
             }

@@ -192,6 +192,26 @@ public final class OciRuntimeConfig {
         new java.util.TreeMap<>(binds).forEach((path, readOnly) ->
                 mount(mounts, path, "bind", path, readOnly ? List.of("rbind", "ro") : List.of("rbind", "rw")));
         ObjectNode linux = config.putObject("linux");
+        AppSpec.Resources limits = app.resources() == null ? AppSpec.Resources.NONE : app.resources();
+        if (!limits.equals(AppSpec.Resources.NONE)) {
+            // within the system container's own cgroup: crun makes the app's beneath it
+            ObjectNode resources = linux.putObject("resources");
+            if (limits.memoryBytes() != null) {
+                resources.putObject("memory").put("limit", limits.memoryBytes());
+            }
+            if (limits.cpus() != null || limits.cpuSet() != null) {
+                ObjectNode cpu = resources.putObject("cpu");
+                if (limits.cpus() != null) {
+                    cpu.put("period", 100_000).put("quota", Math.round(limits.cpus() * 100_000));
+                }
+                if (limits.cpuSet() != null) {
+                    cpu.put("cpus", limits.cpuSet());
+                }
+            }
+            if (limits.pids() != null) {
+                resources.putObject("pids").put("limit", limits.pids());
+            }
+        }
         ArrayNode namespaces = linux.putArray("namespaces");
         for (String type : List.of("pid", "ipc", "uts", "mount", "cgroup")) {
             namespaces.addObject().put("type", type); // no network namespace: the app is on the container's network

@@ -371,8 +371,11 @@ public final class Apps {
         if (v.state().equals("running") && (v.health().equals("healthy") || v.health().equals("none"))) {
             return null;
         }
-        return v.state().equals("running") ? "was " + v.health() + " after " + timeout.toSeconds() + " s (" + v.healthOutput() + ")"
-                : "did not stay up (" + v.summary() + ")";
+        if (!v.state().equals("running")) {
+            return "did not stay up (" + v.summary() + ")";
+        }
+        return v.health().equals("unhealthy") ? "was unhealthy (" + v.healthOutput() + ")"
+                : "did not get healthy within " + timeout.toSeconds() + " s (" + v.healthOutput() + ")";
     }
 
     private void start(String name, LxcContainer container, ContainerRoot root, InitSystem init) {

@@ -149,6 +149,7 @@ public final class Instances {
         LxcConfig.render(profile, host, null);
         checkNetwork(profile.spec().network());
         appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
+        appSpec(profile.spec()); // app limits above the container's are a 4xx now
         ProfileSpec.App app = profile.spec().app();
         if (app != null && app.health() != null && app.health().type() != ProfileSpec.HealthType.COMMAND
                 && profile.spec().network() == null) {
@@ -206,7 +207,7 @@ public final class Instances {
             String imageRef = imageOverride != null ? imageOverride : profile.spec().image();
             stage("image", "resolving image " + imageRef);
             Image image = images.resolve(imageRef);
-            dev.berth.profile.AppSpec app = dev.berth.profile.AppSpec.from(profile.spec());
+            dev.berth.profile.AppSpec app = appSpec(profile.spec());
             dev.berth.agent.app.AppImageStore.AppImage appImage = appImage(profile.spec().app());
             if (appImage != null) {
                 stage("app", "app image " + app.image() + " is " + appImage.digest());
@@ -919,7 +920,7 @@ public final class Instances {
     /** Container {@code name}'s app with its defaults filled, or null without one (or when its profiles no longer compose). */
     public dev.berth.profile.AppSpec appSpecOf(String name) {
         try {
-            return dev.berth.profile.AppSpec.from(composedOf(name).spec());
+            return appSpec(composedOf(name).spec());
         } catch (RuntimeException e) {
             return null;
         }
@@ -1032,6 +1033,15 @@ public final class Instances {
             }
         }
         return set;
+    }
+
+    /** A profile's app with its limits resolved for this host and checked against the container's (a bad one is a 400). */
+    private dev.berth.profile.AppSpec appSpec(ProfileSpec spec) {
+        try {
+            return dev.berth.profile.AppSpec.from(spec, host.memoryBytes());
+        } catch (IllegalArgumentException e) {
+            throw new InstanceException.Invalid(e.getMessage());
+        }
     }
 
     /** How many previous app revisions container {@code name}'s profile keeps, or null for the default. */

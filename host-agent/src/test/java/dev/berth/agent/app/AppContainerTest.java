@@ -65,6 +65,7 @@ class AppContainerTest {
                       restart: on-failure
                       keep: 1
                       stop-grace: 2s
+                      limits: {memory: 64MiB, pids: 100}
                       health: {type: http, port: 8080, path: /healthz, interval: 1s, retries: 2}
                     """.formatted(forwarded));
             List<JsonNode> events = new CopyOnWriteArrayList<>();
@@ -80,6 +81,16 @@ class AppContainerTest {
                 assertThat(httpGet("127.0.0.1", forwarded, "/")).as("through the forward").endsWith("one\n");
                 assertThat(agent.request("GET", "/1.0/containers", null).status()).isEqualTo(200);
                 assertThat(agent.request("GET", "/1.0/containers?recursion=1", null).json().toString()).contains("\"app\":\"healthy\"");
+
+                // the app's own limits, within the container's (128MiB): crun set them on the app's cgroup
+                assertThat(appExec(agent, web, "busybox", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes").stdout().strip())
+                        .isEqualTo(Long.toString(64L << 20));
+                assertThat(appExec(agent, web, "busybox", "cat", "/sys/fs/cgroup/pids/pids.max").stdout().strip()).isEqualTo("100");
+                agent.profile("name: greedy\nimage: busybox\nlimits: {memory: 64MiB}\napp: {image: web:1, limits: {memory: 1GiB}}\n");
+                TestAgent.Reply greedy = agent.request("POST", "/1.0/containers", Map.of("name", sandbox.name("greedy"),
+                        "profiles", List.of("greedy")));
+                assertThat(greedy.status()).as(greedy.text()).isEqualTo(400);
+                assertThat(greedy.json().path("error").asText()).contains("app.limits.memory", "above the container's limits.memory");
 
                 // the app sees the profile's volume at the same path
                 assertThat(appExec(agent, web, "sh", "-c", "echo kept > /srv/data/file && cat /srv/data/file").stdout()).isEqualTo("kept\n");

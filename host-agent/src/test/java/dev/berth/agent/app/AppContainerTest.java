@@ -151,6 +151,14 @@ class AppContainerTest {
                 agent.succeed("PUT", "/1.0/containers/" + web + "/app/state", Map.of("action", "start"));
                 awaitApp(agent, web, a -> a.path("health").asText().equals("healthy"), "healthy after an app start");
                 assertThat(httpGet("127.0.0.1", forwarded, "/")).endsWith("one\n");
+
+                // a restart of the system container: busybox init starts the supervisor, the current revision runs
+                agent.succeed("PUT", "/1.0/containers/" + web + "/state", Map.of("action", "restart", "timeout", 10));
+                app = awaitApp(agent, web, a -> a.path("health").asText().equals("healthy") && a.path("restarts").asInt() == 0,
+                        "healthy after the system container's restart");
+                assertThat(app.path("revision").asInt()).isEqualTo(1);
+                assertThat(httpGet("127.0.0.1", forwarded, "/")).endsWith("one\n");
+                assertThat(appExec(agent, web, "busybox", "cat", "/srv/data/file").stdout()).isEqualTo("kept\n");
             } finally {
                 stream.close();
                 agent.request("DELETE", "/1.0/containers/" + web, null);

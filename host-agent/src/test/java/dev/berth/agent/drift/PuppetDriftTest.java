@@ -109,6 +109,18 @@ class PuppetDriftTest {
                 }
                 assertThat(check(agent, name, "check").path("status").asText()).isEqualTo("in-sync");
 
+                // modules: the profile's module-path is copied into the container and on Puppet's module path
+                java.nio.file.Path modules = sandbox.scratch("modules");
+                java.nio.file.Files.createDirectories(modules.resolve("berthtest/manifests"));
+                java.nio.file.Files.writeString(modules.resolve("berthtest/manifests/init.pp"),
+                        "class berthtest { file { '/etc/berth-module': ensure => file, content => \"from a module\\n\" } }\n");
+                agent.profile(profile("enforce", "5m", "include berthtest\n").replace("  policy: enforce",
+                        "  policy: enforce\n  module-path: " + modules));
+                JsonNode fromModule = check(agent, name, "check");
+                assertThat(fromModule.path("status").asText()).as(fromModule.toString()).isEqualTo("corrected");
+                assertThat(fromModule.path("resources").get(0).path("resource").asText()).isEqualTo("File[/etc/berth-module]");
+                assertThat(agent.exec(name, "cat", "/etc/berth-module").stdout()).isEqualTo("from a module\n");
+
                 // bad input: a syntax error, a missing module, a run that hangs; the agent keeps answering
                 agent.profile(profile("report", "5m", "file { '/tmp/x': ensure => file,\n"));
                 JsonNode syntax = check(agent, name, "check");

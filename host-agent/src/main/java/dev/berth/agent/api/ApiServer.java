@@ -62,6 +62,7 @@ public final class ApiServer {
     private final AppRoutes apps;
     private final dev.berth.agent.instance.Apps appService;
     private final dev.berth.agent.drift.DriftService drift;
+    private final AgentLog log;
 
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log) {
@@ -73,6 +74,7 @@ public final class ApiServer {
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages,
                      dev.berth.agent.instance.Apps apps, dev.berth.agent.drift.DriftService drift) {
+        this.log = log;
         this.appService = apps != null ? apps : new dev.berth.agent.instance.Apps(instances, appImages, events, log);
         this.drift = drift != null ? drift : new dev.berth.agent.drift.DriftService(instances, events, log, 2);
         this.apps = new AppRoutes(this, appService, instances, operations);
@@ -216,7 +218,11 @@ public final class ApiServer {
             Instances.Reservation reservation = instances.reserve(request.name());
             return operations.submit("Creating container " + request.name(), request.name(), "container-created", () -> {
                 var made = instances.launch(reservation, profiles, request.config(), request.image(), Boolean.TRUE.equals(request.ephemeral()));
-                drift.applyOnce(request.name()); // the profile's Puppet manifest, once; its failures go to the drift report
+                try {
+                    drift.applyOnce(request.name()); // the profile's Puppet manifest, once; its failures go to the drift report
+                } catch (RuntimeException e) {
+                    log.warn("The first Puppet run in " + request.name() + " could not be made: " + e.getMessage());
+                }
                 return made;
             });
         }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);

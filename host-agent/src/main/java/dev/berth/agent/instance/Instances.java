@@ -150,6 +150,7 @@ public final class Instances {
         checkNetwork(profile.spec().network());
         appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
         appSpec(profile.spec()); // app limits above the container's are a 4xx now
+        dev.berth.profile.PuppetSpec.from(profile); // an unreadable puppet.manifest-file is a 4xx now, naming the file
         ProfileSpec.App app = profile.spec().app();
         if (app != null && app.health() != null && app.health().type() != ProfileSpec.HealthType.COMMAND
                 && profile.spec().network() == null) {

@@ -73,6 +73,11 @@ public final class Berthd implements AutoCloseable {
             return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, hostPathAllowList, name, subnetCidr, driftConcurrency);
         }
 
+        /** How many drift checks may run at once. */
+        public Settings withDriftConcurrency(int checks) {
+            return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, hostPathAllowList, bridge, subnet, checks);
+        }
+
         /** Host directories that profiles may mount. */
         public Settings withHostPaths(List<Path> allowed) {
             return new Settings(stateDir, lxcpath, socket, listen, logLevel, imagesDir, allowed, bridge, subnet, driftConcurrency);

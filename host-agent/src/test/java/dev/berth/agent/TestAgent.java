@@ -56,10 +56,16 @@ public final class TestAgent implements AutoCloseable {
 
     /** An agent with a managed network whose images are in {@code images} (a store shared by test runs). */
     public static TestAgent withNetwork(LxcSandbox sandbox, Path images) throws Exception {
+        return withNetwork(sandbox, images, java.util.function.UnaryOperator.identity());
+    }
+
+    /** An agent with a managed network and other settings of the test's ({@code more}). */
+    public static TestAgent withNetwork(LxcSandbox sandbox, Path images, java.util.function.UnaryOperator<Berthd.Settings> more)
+            throws Exception {
         LxcSandbox.Bridge bridge = sandbox.reserveBridge();
         Path state = sandbox.scratch("state");
-        Berthd.Settings settings = Berthd.Settings.at(state, sandbox.lxcpath(), state.resolve("berth.sock"))
-                .withImages(images).withNetwork(bridge.name(), bridge.hostAddress() + "/24");
+        Berthd.Settings settings = more.apply(Berthd.Settings.at(state, sandbox.lxcpath(), state.resolve("berth.sock"))
+                .withImages(images).withNetwork(bridge.name(), bridge.hostAddress() + "/24"));
         return new TestAgent(sandbox, settings, bridge);
     }
 

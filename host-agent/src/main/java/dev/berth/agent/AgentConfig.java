@@ -13,7 +13,7 @@ public record AgentConfig(
         @Doc("Berth's state: images, profiles, container records. Default /var/lib/berth.") String stateDir,
         @Doc("Where containers live. Default <state-dir>/containers.") String lxcpath,
         @Doc("The local API's Unix socket (mode 0660). Default /run/berth/berth.sock.") String socket,
-        @Doc("Also serve the API on this TCP address, host:port (no TLS yet: loopback only).") String listen,
+        @Doc("Also serve the API on this TCP address, host:port: loopback only (127.0.0.1 or ::1), as it has no TLS and no authentication.") String listen,
         @Doc("error, warn, info or debug. Default info.") AgentLog.Level logLevel,
         @Doc("The image store. Default <state-dir>/images; several agents may share one.") String images,
         @Doc("Host directories under which profiles may mount host paths.") List<String> hostPaths,

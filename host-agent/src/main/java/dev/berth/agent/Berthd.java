@@ -113,13 +113,37 @@ public final class Berthd implements AutoCloseable {
             return new Settings(state,
                     Path.of(first(flags.get("lxcpath"), file.lxcpath(), state.resolve("containers").toString())),
                     Path.of(first(flags.get("socket"), file.socket(), "/run/berth/berth.sock")),
-                    first(flags.get("listen"), file.listen(), null),
+                    checkListen(first(flags.get("listen"), file.listen(), null)),
                     logLevel,
                     Path.of(first(null, file.images(), state.resolve("images").toString())),
                     file.hostPaths() == null ? List.of() : file.hostPaths().stream().map(Path::of).toList(),
                     bridge == null || bridge.equals("none") ? null : bridge,
                     file.network() == null || file.network().ipv4() == null ? DEFAULT_SUBNET : file.network().ipv4(),
                     file.driftConcurrency() == null ? 2 : Math.max(1, file.driftConcurrency()));
+        }
+
+        /**
+         * The TCP address the API may also be served on: loopback only, since it has neither TLS nor
+         * authentication (the Unix socket has its file mode; other hosts reach the agent over SSH).
+         */
+        static String checkListen(String listen) {
+            if (listen == null) {
+                return null;
+            }
+            int colon = listen.lastIndexOf(':');
+            if (colon <= 0 || !listen.substring(colon + 1).matches("\\d{1,5}")) {
+                throw new Usage("listen must be HOST:PORT, such as 127.0.0.1:8443; not '" + listen + "'");
+            }
+            String host = listen.substring(0, colon).replaceAll("^\\[|\\]$", "");
+            try {
+                if (!java.net.InetAddress.getByName(host).isLoopbackAddress()) {
+                    throw new Usage("listen " + listen + " is not a loopback address: the TCP API has no TLS and no authentication,"
+                            + " so it serves 127.0.0.1 or ::1 only; reach other hosts' agents with berth --remote (SSH)");
+                }
+            } catch (java.net.UnknownHostException e) {
+                throw new Usage("listen " + listen + ": unknown host " + host);
+            }
+            return listen;
         }
 
         private static String first(String flag, String config, String fallback) {
@@ -248,7 +272,8 @@ public final class Berthd implements AutoCloseable {
         if (settings.listen() != null) {
             int colon = settings.listen().lastIndexOf(':');
             await(v.createHttpServer().requestHandler(api.router())
-                    .listen(Integer.parseInt(settings.listen().substring(colon + 1)), settings.listen().substring(0, colon)));
+                    .listen(Integer.parseInt(settings.listen().substring(colon + 1)),
+                            settings.listen().substring(0, colon).replaceAll("^\\[|\\]$", "")));
         }
         log.info("berthd listening on " + settings.socket() + (settings.listen() == null ? "" : " and " + settings.listen())
                 + "; containers in " + settings.lxcpath() + ", images in " + settings.imagesDir());

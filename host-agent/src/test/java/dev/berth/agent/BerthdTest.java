@@ -65,6 +65,12 @@ class BerthdTest {
         Berthd.Settings s = Berthd.Settings.parse(new String[] {"--state-dir", "/tmp/x"});
         assertThat(s.lxcpath()).isEqualTo(Path.of("/tmp/x/containers"));
         assertThat(s.socket()).isEqualTo(Path.of("/run/berth/berth.sock"));
+        // the TCP API has no TLS and no authentication: loopback only
+        assertThat(Berthd.Settings.parse(new String[] {"--listen", "127.0.0.1:8443"}).listen()).isEqualTo("127.0.0.1:8443");
+        assertThat(Berthd.Settings.parse(new String[] {"--listen", "[::1]:8443"}).listen()).isEqualTo("[::1]:8443");
+        assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--listen", "0.0.0.0:8443"}))
+                .hasMessageContaining("not a loopback address").hasMessageContaining("berth --remote");
+        assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--listen", "8443"})).hasMessageContaining("HOST:PORT");
     }
 
     @Test

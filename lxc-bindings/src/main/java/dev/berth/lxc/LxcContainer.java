@@ -466,7 +466,7 @@ public final class LxcContainer implements AutoCloseable {
      */
     public LxcProcess spawn(LxcCommand command, boolean tty) {
         if (tty) {
-            int[] pty = LxcProcess.openPty();
+            int[] pty = LxcProcess.openPty(initPid().orElse(-1));
             try {
                 ForkServer.Spawned spawned = spawnOrExplain(command, new int[] {pty[1], pty[1], pty[1]}, true);
                 return new LxcProcess(name, spawned, true, pty[0], pty[0], -1);

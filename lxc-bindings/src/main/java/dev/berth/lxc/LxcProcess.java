@@ -203,7 +203,38 @@ public final class LxcProcess implements AutoCloseable {
         }
     }
 
-    /** Opens a pseudo-terminal pair: {master, slave}. */
+    /**
+     * Opens a pseudo-terminal pair in the devpts of the container whose init is {@code initPid}
+     * ({@code /proc/<pid>/root/dev/pts/ptmx}), as LXD does, so that inside it is one of the
+     * container's own {@code /dev/pts/N} ({@code tty} names it); the slave comes from the master
+     * ({@code TIOCGPTPEER}), never by a name looked up on the host. Falls back to the host's devpts.
+     */
+    static int[] openPty(int initPid) {
+        if (initPid > 0) {
+            for (String ptmx : new String[] {"/proc/" + initPid + "/root/dev/pts/ptmx", "/proc/" + initPid + "/root/dev/ptmx"}) {
+                try (Arena arena = Arena.ofConfined()) {
+                    int master = (int) Liblxc.OPEN.invokeExact(arena.allocateFrom(ptmx), Liblxc.O_RDWR | Liblxc.O_NOCTTY | Liblxc.O_CLOEXEC, 0);
+                    if (master < 0) {
+                        continue;
+                    }
+                    int slave = -1;
+                    if ((int) Liblxc.UNLOCKPT.invokeExact(master) == 0) {
+                        slave = (int) Liblxc.IOCTL_PTR.invokeExact(master, Liblxc.TIOCGPTPEER,
+                                MemorySegment.ofAddress(Liblxc.O_RDWR | Liblxc.O_NOCTTY | Liblxc.O_CLOEXEC));
+                    }
+                    if (slave >= 0) {
+                        return new int[] {master, slave};
+                    }
+                    int ignored = (int) Liblxc.CLOSE.invokeExact(master);
+                } catch (Throwable t) {
+                    throw Liblxc.rethrow(t);
+                }
+            }
+        }
+        return openPty();
+    }
+
+    /** Opens a pseudo-terminal pair on the host's devpts: {master, slave}. */
     static int[] openPty() {
         try (Arena arena = Arena.ofConfined()) {
             int master = (int) Liblxc.POSIX_OPENPT.invokeExact(Liblxc.O_RDWR | Liblxc.O_NOCTTY | Liblxc.O_CLOEXEC);

@@ -55,12 +55,14 @@ class LxcSpawnTest {
                         throw new java.io.UncheckedIOException(e);
                     }
                 });
-                shell.stdin().write("stty size; [ -t 0 ] && echo on-a-terminal; exit 5\n".getBytes(StandardCharsets.UTF_8));
+                shell.stdin().write("stty size; [ -t 0 ] && echo on-a-terminal; echo \"tty=$(tty)\"; exit 5\n".getBytes(StandardCharsets.UTF_8));
                 assertThat(shell.waitFor()).isEqualTo(5);
                 reader.get();
                 String text = seen.toString(StandardCharsets.UTF_8);
                 // The size set above, seen by the terminal's own ioctl; the shell's interactive prompt.
                 assertThat(text).contains("prompt$ ").contains("30 100").contains("on-a-terminal");
+                // the terminal is one of the container's own (its devpts), not the host's
+                assertThat(text).containsPattern("tty=/dev/pts/\\d+");
             }
             c.stop();
         }

@@ -113,6 +113,8 @@ public final class Liblxc {
     public static final int O_RDWR = 2;
     public static final int O_NOCTTY = 0400;
     public static final long TIOCSWINSZ = 0x5414;
+    /** {@code TIOCGPTPEER}: opens a pseudo-terminal's slave from its master (Linux 4.13), whatever devpts it is in. */
+    public static final long TIOCGPTPEER = 0x5441;
 
     public static final int O_CLOEXEC = 0x80000;
     public static final int AF_UNIX = 1;

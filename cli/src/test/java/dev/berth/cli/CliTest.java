@@ -304,7 +304,8 @@ class CliTest {
         assertThat(badName.err()).contains("lower-case");
 
         // an image a container's profile names cannot be deleted
-        Path profile = Files.writeString(dir.resolve("shop.yaml"), "name: shop\napp:\n  image: shop/web:2\n");
+        Path profile = Files.writeString(dir.resolve("shop.yaml"), "name: shop\napp:\n  image: shop/web:2\n"
+                + "  health: {type: command, command: [/bin/busybox, wget, -qO-, 'http://127.0.0.1:8080/'], interval: 1s}\n");
         assertThat(berth("profile", "apply", "-f", profile.toString()).code()).isZero();
         String shop = sandbox.name("shop");
         Run launchedShop = berth("launch", shop, "-p", "default", "-p", "shop", "-q");
@@ -313,11 +314,11 @@ class CliTest {
         Run page = berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/");
         assertThat(page.code()).as(page.err()).isZero();
         assertThat(page.out()).isEqualTo("two\n");
-        assertThat(berth("info", shop).out()).containsPattern("App:        shop/web:2 \\(revision 1, [0-9a-f]{12}\\), running");
+        assertThat(berth("info", shop).out()).containsPattern("App:        shop/web:2 \\(revision 1, [0-9a-f]{12}\\), (starting|healthy)");
         assertThat(berth("info", shop, "--format", "json").json().at("/state/app/status").asText()).isEqualTo("running");
-        assertThat(berth("list", shop).out()).containsPattern("APP").containsPattern(shop + "\\s+RUNNING\\s+\\S+\\s+running\\s");
+        assertThat(berth("list", shop).out()).containsPattern("APP").containsPattern(shop + "\\s+RUNNING\\s+\\S+\\s+(starting|healthy)\\s");
         // the app's own verbs: status, exec inside it, logs, restart, upgrade and rollback
-        assertThat(berth("app", "status", shop).out()).contains("State:      running", "Health:     none", "* 1  shop/web:2");
+        assertThat(berth("app", "status", shop).out()).contains("State:      running", "* 1  shop/web:2").containsPattern("Health:     (starting|healthy)");
         Run inApp = berth("app", "exec", shop, "--", "busybox", "cat", "/www/index.html");
         assertThat(inApp.code()).as(inApp.err()).isZero();
         assertThat(inApp.out()).isEqualTo("two\n");
@@ -327,11 +328,15 @@ class CliTest {
         assertThat(restarted.out()).startsWith("Restarted the app in " + shop);
         Run upgraded = berth("app", "upgrade", shop, "--image", "web:1");
         assertThat(upgraded.code()).as(upgraded.err()).isZero();
-        assertThat(upgraded.out()).contains("Upgraded the app in " + shop + " to web:1 (revision 2, running)");
+        assertThat(upgraded.out()).contains("Upgraded the app in " + shop + " to web:1 (revision 2, healthy)");
+        // the image the running revision came from is in use, though no profile names it
+        Run running = berth("app", "image", "delete", "web:1");
+        assertThat(running.code()).isEqualTo(Berth.CONFLICT);
+        assertThat(running.err()).contains("used by " + shop);
         assertThat(berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/").out()).isEqualTo("one\n");
         Run rolledBack = berth("app", "rollback", shop);
         assertThat(rolledBack.code()).as(rolledBack.err()).isZero();
-        assertThat(rolledBack.out()).contains("Rolled back the app in " + shop + " to revision 1 (shop/web:2, running)");
+        assertThat(rolledBack.out()).contains("Rolled back the app in " + shop + " to revision 1 (shop/web:2, healthy)");
         assertThat(berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/").out()).isEqualTo("two\n");
         Run logs = berth("app", "logs", shop, "-n", "all");
         assertThat(logs.code()).as(logs.err()).isZero();

@@ -83,7 +83,7 @@ public final class ApiServer {
         this.exec = new ExecRoutes(this, lxcpath, operations, log);
         this.files = new FileRoutes(vertx, instances, log);
         this.storage = new StorageRoutes(this, instances, volumes, operations);
-        this.appImages = new AppImageRoutes(this, appImages, instances, operations, log);
+        this.appImages = new AppImageRoutes(this, appImages, instances, operations, log, () -> appService);
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;

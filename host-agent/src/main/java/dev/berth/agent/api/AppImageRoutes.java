@@ -25,7 +25,12 @@ final class AppImageRoutes {
     private final Operations operations;
     private final AgentLog log;
 
-    AppImageRoutes(ApiServer api, AppImageStore images, Instances instances, Operations operations, AgentLog log) {
+    /** The app service, made after these routes: asked for when an image is deleted. */
+    private final java.util.function.Supplier<dev.berth.agent.instance.Apps> apps;
+
+    AppImageRoutes(ApiServer api, AppImageStore images, Instances instances, Operations operations, AgentLog log,
+                   java.util.function.Supplier<dev.berth.agent.instance.Apps> apps) {
+        this.apps = apps;
         this.api = api;
         this.images = images;
         this.instances = instances;
@@ -48,7 +53,15 @@ final class AppImageRoutes {
         String ref = ctx.pathParam("ref");
         api.blocking(ctx, () -> {
             AppImageStore.AppImage image = images.get(ref);
-            images.delete(image, instances.usingAppImage(written -> names(written, image)));
+            // in use: named by a container's profile, or running in one (an upgrade's revision)
+            java.util.Set<String> users = new java.util.TreeSet<>(instances.usingAppImage(written -> names(written, image)));
+            for (String name : instances.names()) {
+                dev.berth.agent.instance.Apps.View view = apps.get().view(name);
+                if (view != null && image.digest().equals(view.digest())) {
+                    users.add(name);
+                }
+            }
+            images.delete(image, java.util.List.copyOf(users));
             log.info("Deleted app image " + image.reference() + " " + image.digest());
             return Map.of("deleted", image.digest());
         }, 200);

@@ -87,6 +87,21 @@ public final class TestAgent implements AutoCloseable {
         agent = new Berthd(settings).start();
     }
 
+    /** Collects the agent's events of {@code type} into {@code events} until the returned stream is closed. */
+    public UnixHttp.WebSocket follow(String type, List<JsonNode> events) throws Exception {
+        UnixHttp.WebSocket stream = UnixHttp.WebSocket.open(socket(), "/1.0/events?type=" + type);
+        Thread.ofVirtual().start(() -> {
+            try {
+                for (String text; (text = stream.next()) != null; ) {
+                    events.add(JSON.readTree(text));
+                }
+            } catch (Exception e) {
+                // closed by the test
+            }
+        });
+        return stream;
+    }
+
     public Reply request(String method, String path, Object body) throws Exception {
         byte[] content = body == null ? new byte[0] : body instanceof byte[] b ? b : JSON.writeValueAsBytes(body);
         return raw(method, path, Map.of("Content-Type", body instanceof byte[] ? "application/octet-stream" : "application/json"),

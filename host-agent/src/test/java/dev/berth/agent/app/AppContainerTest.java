@@ -69,7 +69,7 @@ class AppContainerTest {
                       health: {type: http, port: 8080, path: /healthz, interval: 1s, retries: 2}
                     """.formatted(forwarded));
             List<JsonNode> events = new CopyOnWriteArrayList<>();
-            UnixHttp.WebSocket stream = follow(agent, events);
+            UnixHttp.WebSocket stream = agent.follow("app", events);
             String web = sandbox.name("web");
             try {
                 agent.launch(web, "web");
@@ -114,7 +114,7 @@ class AppContainerTest {
                 JsonNode before = agent.request("GET", "/1.0/containers/" + web + "/app", null).json();
                 stream.close();
                 agent.restart();
-                stream = follow(agent, events);
+                stream = agent.follow("app", events);
                 JsonNode after = awaitApp(agent, web, a -> a.path("health").asText().equals("healthy"), "healthy after the agent restart");
                 JsonNode detail = agent.request("GET", "/1.0/containers/" + web + "/app", null).json();
                 assertThat(detail.path("pid").asInt()).as("the same app process").isEqualTo(before.path("pid").asInt());
@@ -215,21 +215,6 @@ class AppContainerTest {
                 agent.request("DELETE", "/1.0/containers/" + deb + "?force=true", null);
             }
         }
-    }
-
-    /** Collects the agent's app events into {@code events} until the stream is closed. */
-    private static UnixHttp.WebSocket follow(TestAgent agent, List<JsonNode> events) throws Exception {
-        UnixHttp.WebSocket stream = UnixHttp.WebSocket.open(agent.socket(), "/1.0/events?type=app");
-        Thread.ofVirtual().start(() -> {
-            try {
-                for (String text; (text = stream.next()) != null; ) {
-                    events.add(TestAgent.JSON.readTree(text));
-                }
-            } catch (Exception e) {
-                // closed by the test
-            }
-        });
-        return stream;
     }
 
     private static JsonNode awaitApp(TestAgent agent, String name, Predicate<JsonNode> condition, String what) throws Exception {

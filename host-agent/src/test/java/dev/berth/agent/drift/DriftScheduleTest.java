@@ -34,16 +34,7 @@ class DriftScheduleTest {
                       interval: 1s
                     """);
             List<JsonNode> events = new CopyOnWriteArrayList<>();
-            UnixHttp.WebSocket stream = UnixHttp.WebSocket.open(agent.socket(), "/1.0/events?type=drift");
-            Thread.ofVirtual().start(() -> {
-                try {
-                    for (String text; (text = stream.next()) != null; ) {
-                        events.add(TestAgent.JSON.readTree(text));
-                    }
-                } catch (Exception e) {
-                    // closed below
-                }
-            });
+            UnixHttp.WebSocket stream = agent.follow("drift", events);
             List<String> names = List.of(sandbox.name("w1"), sandbox.name("w2"), sandbox.name("w3"));
             try {
                 for (String name : names) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.files.FileException;
 import dev.berth.agent.image.InitSystem;
+import dev.berth.agent.ops.Wait;
 import dev.berth.lxc.ExecResult;
 import dev.berth.lxc.LxcCommand;
 import dev.berth.lxc.LxcContainer;
@@ -51,6 +52,8 @@ public final class AppRuntime {
     public static final String SUPERVISE = DIR + "/supervise";
     public static final String RESTART = DIR + "/restart";
     public static final String UNIT = "berth-app.service";
+    /** How often the supervisor's status file is read while waiting on it (a file read). */
+    private static final Duration POLL = Duration.ofMillis(5);
     /** The id crun knows the app by, inside its system container. */
     public static final String ID = "app";
     public static final String CRUN = loader() + " --library-path /.berth/usr/lib/x86_64-linux-gnu /.berth/usr/bin/crun";
@@ -251,16 +254,9 @@ public final class AppRuntime {
     public static void stop(LxcContainer container, ContainerRoot root, String signal, Duration grace) throws InterruptedException {
         write(root, STOPPED, "stopped by the agent\n", 0644);
         kill(container, signal);
-        long deadline = System.nanoTime() + grace.toNanos();
-        while (!ended(root) && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        if (!ended(root)) {
+        if (!Wait.upTo(grace, POLL).until(() -> ended(root))) {
             kill(container, "SIGKILL");
-            long killed = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (!ended(root) && System.nanoTime() < killed) {
-                Thread.sleep(5);
-            }
+            Wait.upTo(Duration.ofSeconds(5), POLL).until(() -> ended(root));
         }
         // a supervisor waiting out a back-off (no app runs) ends now rather than after it
         container.run(LxcCommand.of("sh", "-c", "p=$(cat " + DIR + "/supervisor.pid 2>/dev/null) && [ -n \"$p\" ]"

@@ -329,16 +329,13 @@ public final class Instances {
             if (dev.berth.agent.app.AppRuntime.agentStarts(init)) {
                 dev.berth.agent.app.AppRuntime.start(container, root, init);
             }
-            long deadline = System.nanoTime() + APP_START_TIMEOUT.toNanos();
-            while (dev.berth.agent.app.AppRuntime.status(root).state().equals("absent")) {
-                if (System.nanoTime() > deadline) {
-                    dev.berth.lxc.ExecResult crun = container.run(LxcCommand.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
-                            + " --version 2>&1 | head -1; tail -n 5 " + dev.berth.agent.app.AppRuntime.LOG + " 2>&1"));
-                    throw new InstanceException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()
-                            + " s in " + name + " (crun: " + crun.stdoutText().strip().replace('\n', ' ')
-                            + "); is crun installed on the host (scripts/setup.sh installs it)?");
-                }
-                Thread.sleep(20);
+            if (!dev.berth.agent.ops.Wait.upTo(APP_START_TIMEOUT, Duration.ofMillis(20))
+                    .until(() -> !dev.berth.agent.app.AppRuntime.status(root).state().equals("absent"))) {
+                dev.berth.lxc.ExecResult crun = container.run(LxcCommand.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
+                        + " --version 2>&1 | head -1; tail -n 5 " + dev.berth.agent.app.AppRuntime.LOG + " 2>&1"));
+                throw new InstanceException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()
+                        + " s in " + name + " (crun: " + crun.stdoutText().strip().replace('\n', ' ')
+                        + "); is crun installed on the host (scripts/setup.sh installs it)?");
             }
         }
     }
@@ -660,14 +657,11 @@ public final class Instances {
                 return; // the reaper saw it stopped first and has deleted it
             } catch (InstanceException.Conflict e) {
                 // the reaper saw it stopped first and is deleting it: the stop ends when the container is gone
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (Files.exists(lxcpath.resolve(name).resolve("config")) && System.nanoTime() < deadline) {
-                    try {
-                        Thread.sleep(20);
-                    } catch (InterruptedException interrupted) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
+                try {
+                    dev.berth.agent.ops.Wait.upTo(Duration.ofSeconds(60), Duration.ofMillis(20))
+                            .until(() -> !Files.exists(lxcpath.resolve(name).resolve("config")));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
                 }
                 return;
             }

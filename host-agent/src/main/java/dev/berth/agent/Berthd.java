@@ -251,10 +251,14 @@ public final class Berthd implements AutoCloseable {
         instances.appStore(appImages);
         dev.berth.agent.instance.Apps apps = new dev.berth.agent.instance.Apps(instances, appImages, events, log);
         // App states and health checks: a file read per running app each half second, the checks when due (virtual threads).
-        appMonitor = v.setPeriodic(25, id -> v.executeBlocking(() -> {
-            apps.tick();
-            return null;
-        }, true));
+        appMonitor = v.setPeriodic(25, id -> {
+            if (apps.due()) { // a volatile read on the event loop; the work, when there is some, on a worker
+                v.executeBlocking(() -> {
+                    apps.tick();
+                    return null;
+                }, true);
+            }
+        });
         dev.berth.agent.drift.DriftService drift = new dev.berth.agent.drift.DriftService(instances, events, log,
                 settings.driftConcurrency());
         // Scheduled drift checks: each container at its profile's interval (jittered), at most drift-concurrency at once.

@@ -218,6 +218,7 @@ public final class ApiServer {
             Instances.Reservation reservation = instances.reserve(request.name());
             return operations.submit("Creating container " + request.name(), request.name(), "container-created", () -> {
                 var made = instances.launch(reservation, profiles, request.config(), request.image(), Boolean.TRUE.equals(request.ephemeral()));
+                appService.wake(request.name()); // its app's first health check now, not at the next status read
                 try {
                     drift.applyOnce(request.name()); // the profile's Puppet manifest, once; its failures go to the drift report
                 } catch (RuntimeException e) {
@@ -395,6 +396,7 @@ public final class ApiServer {
         accepted(ctx, operations.submit(action.name().toLowerCase(java.util.Locale.ROOT) + " container " + name, name,
                 "container-" + lifecycleVerb(action), () -> {
             instances.changeState(name, action, force, timeout);
+            appService.wake(name);
             return null;
         }));
     }

@@ -55,6 +55,7 @@ public final class DriftService {
     private final Map<String, DriftReport> last = new ConcurrentHashMap<>();
     private final Map<String, Instant> due = new ConcurrentHashMap<>();
     private final Set<String> checking = ConcurrentHashMap.newKeySet();
+    private final Map<String, Map.Entry<Instant, java.util.Optional<PuppetSpec>>> specs = new ConcurrentHashMap<>();
 
     public DriftService(Instances instances, Events events, AgentLog log, int concurrency) {
         this.instances = instances;
@@ -205,16 +206,12 @@ public final class DriftService {
         Set<String> names = Set.copyOf(instances.names());
         due.keySet().removeIf(n -> !names.contains(n));
         last.keySet().removeIf(n -> !names.contains(n));
+        specs.keySet().removeIf(n -> !names.contains(n));
         for (String name : names) {
             if (checking.contains(name)) {
                 continue;
             }
-            PuppetSpec spec;
-            try {
-                spec = instances.puppetSpecOf(name);
-            } catch (RuntimeException e) {
-                continue; // not Berth's, or its profiles no longer compose
-            }
+            PuppetSpec spec = scheduledSpec(name, now);
             if (spec == null) {
                 continue;
             }
@@ -235,6 +232,22 @@ public final class DriftService {
                 }
             });
         }
+    }
+
+    /** A container's Puppet spec for the scheduler, re-read every 10 s (profiles change through the API); null without one. */
+    private PuppetSpec scheduledSpec(String name, Instant now) {
+        Map.Entry<Instant, java.util.Optional<PuppetSpec>> known = specs.get(name);
+        if (known == null || Duration.between(known.getKey(), now).toSeconds() >= 10) {
+            PuppetSpec spec;
+            try {
+                spec = instances.puppetSpecOf(name);
+            } catch (RuntimeException e) {
+                spec = null; // not Berth's, or its profiles no longer compose
+            }
+            known = Map.entry(now, java.util.Optional.ofNullable(spec));
+            specs.put(name, known);
+        }
+        return known.getValue().orElse(null);
     }
 
     /** Now plus {@code interval} ± 10%. */

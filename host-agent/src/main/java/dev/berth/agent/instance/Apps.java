@@ -34,9 +34,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * it, their health (checked by the agent: a command inside the app, or TCP/HTTP from the host to the
  * container's address), and the operations on them (stop, start, restart, upgrade, rollback).
  *
- * <p>{@link #tick()} runs often (every 25 ms) but does only what is due: it reads each running app's
- * status file every half second (a file read, no process started), runs the health checks that are
- * due on virtual threads, keeps the result for
+ * <p>{@link #tick()} runs when something is due ({@link #due()}, asked every 25 ms by the agent's
+ * timer; an idle agent ticks twice a second): it reads each running app's status file every half
+ * second (a file read, no process started), runs the health checks that are due on virtual threads, keeps the result for
  * {@code GET state} and {@code berth list}, and publishes an {@code app} event on every change.
  */
 public final class Apps {
@@ -114,8 +114,10 @@ public final class Apps {
 
     /** Checks every app once: state, due health checks, events. Called by the agent's timer. */
     public void tick() {
+        nextTick = System.nanoTime() + READ_INTERVAL.toNanos(); // new containers are found within this; lowered below
         Set<String> names = Set.copyOf(instances.names());
         trackers.keySet().removeIf(n -> !names.contains(n));
+        Instant now = Instant.now();
         for (String name : names) {
             if (inFlight.contains(name)) {
                 continue;
@@ -129,11 +131,13 @@ public final class Apps {
             if (t == null) {
                 continue;
             }
-            Instant now = Instant.now();
-            if (now.isBefore(t.nextRead) && (t.spec.health() == null || now.isBefore(t.nextCheck))) {
+            Instant due = dueOf(t);
+            if (now.isBefore(due)) {
+                wakeAt(due);
                 continue;
             }
             inFlight.add(name);
+            t.nextRead = now.plus(READ_INTERVAL);
             Thread.ofVirtual().name("berth-app-" + name).start(() -> {
                 try {
                     refresh(name, t, true);
@@ -141,9 +145,41 @@ public final class Apps {
                     log.debug("App check of " + name + " failed: " + e);
                 } finally {
                     inFlight.remove(name);
+                    wakeAt(dueOf(t));
                 }
             });
         }
+    }
+
+    /** When a tracked app next needs looking at: its status read, or its health check if sooner. */
+    private static Instant dueOf(Tracker t) {
+        return t.spec.health() == null || t.nextRead.isBefore(t.nextCheck) ? t.nextRead : t.nextCheck;
+    }
+
+    /** When the next {@link #tick()} has work: the earliest status read or health check due (a monotonic time). */
+    private volatile long nextTick;
+
+    /** Whether a tick is due now; the agent's timer asks this often and cheaply, and ticks only then. */
+    public boolean due() {
+        return System.nanoTime() - nextTick >= 0;
+    }
+
+    /** Brings the next tick forward to {@code when} if it is sooner. */
+    private synchronized void wakeAt(Instant when) {
+        long at = System.nanoTime() + Math.max(0, Duration.between(Instant.now(), when).toNanos());
+        if (at - nextTick < 0) {
+            nextTick = at;
+        }
+    }
+
+    /** Container {@code name} was just started or launched: look at its app now rather than at the next read. */
+    public void wake(String name) {
+        Tracker t = trackers.get(name);
+        if (t != null) {
+            t.nextRead = Instant.EPOCH;
+            t.runRestarts = -1;
+        }
+        nextTick = System.nanoTime();
     }
 
     /** Reads the supervisor's status (and, with {@code check}, runs a due health check); publishes a change. */
@@ -379,11 +415,7 @@ public final class Apps {
     }
 
     private void start(String name, LxcContainer container, ContainerRoot root, InitSystem init) {
-        Tracker t = trackers.get(name);
-        if (t != null) {
-            t.runRestarts = -1; // the next status read starts a new run
-            t.nextRead = Instant.EPOCH;
-        }
+        wake(name); // the next status read starts a new run
         AppRuntime.start(container, root, init);
     }
 

@@ -212,6 +212,9 @@ class CliTest {
         assertThat(reconciled.code()).as(reconciled.err()).isZero();
         assertThat(reconciled.out()).contains("Status:     corrected (1 resource)").containsPattern("\\s+yes\\s");
         assertThat(berth("info", web, "--format", "json").json().get("state").get("memoryLimit").asLong()).isEqualTo(96L << 20);
+        Run all = berth("drift", "check", "--all", "--format", "json");
+        assertThat(all.code()).as(all.err()).isZero();
+        assertThat(all.json()).extracting(r -> r.path("container").asText() + " " + r.path("status").asText()).contains(web + " in-sync");
         Run noName = berth("drift", "check");
         assertThat(noName.code()).isEqualTo(Berth.USAGE);
         assertThat(noName.err()).contains("--all");

@@ -400,8 +400,8 @@ class ApiServerTest {
         }
         Reply badAlias = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"busybox\"},\"aliases\":[\"../x\"]}");
         assertThat(badAlias.status()).as("refused before any work: " + badAlias.body()).isEqualTo(400);
-        assertThat(badAlias.body().get("error").asText()).contains("alias \"../x\" is not valid");
-        assertThat(badAlias.body().get("field").asText()).isEqualTo("aliases");
+        assertThat(badAlias.body().path("error").asText()).as(badAlias.body().toString()).contains("alias \"../x\" is not valid");
+        assertThat(badAlias.body().path("field").asText()).as(badAlias.body().toString()).isEqualTo("aliases");
         Reply badUploadAlias = upload(new byte[] {1, 2, 3}, "ok,bad alias");
         assertThat(badUploadAlias.status()).as(badUploadAlias.body().toString()).isEqualTo(400);
         Reply badRecipe = call(HttpMethod.POST, "/1.0/images", "{\"source\":{\"type\":\"debootstrap\",\"recipe\":{\"suite\":\"Bad Suite\"}}}");

@@ -261,7 +261,7 @@ public final class ApiServer {
      * A 404 before any operation is made for a container that does not exist (one stat: the
      * operation itself still copes with a container deleted in between).
      */
-    private void requireDefined(String name) {
+    void requireDefined(String name) {
         if (!java.nio.file.Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
             throw new NotFound("no container \"" + name + "\"");
         }
@@ -289,7 +289,7 @@ public final class ApiServer {
         List<String> argv = request.command();
         boolean inApp = Boolean.TRUE.equals(request.app());
         if (inApp) {
-            if (appService.view(name) == null) {
+            if (!appService.hasApp(name)) {
                 throw new NotFound("container \"" + name + "\" has no app: its profiles have no app section");
             }
             // crun exec hands the environment, working directory and user on to the process in the app

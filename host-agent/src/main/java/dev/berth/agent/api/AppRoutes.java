@@ -71,6 +71,14 @@ final class AppRoutes {
         }, 200);
     }
 
+    /** 404 unless container {@code name} exists and has an app; cheap enough for the event loop (no file is read). */
+    private void requireApp(String name) {
+        api.requireDefined(name);
+        if (!apps.hasApp(name)) {
+            throw new ApiServer.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
+        }
+    }
+
     private Apps.View view(String name) {
         if (instances.probe(name) == null) {
             throw new ApiServer.NotFound("no container \"" + name + "\"");
@@ -90,7 +98,7 @@ final class AppRoutes {
         if (!List.of("start", "stop", "restart").contains(action)) {
             throw new ApiServer.BadRequest("action must be one of start, stop, restart; not " + request.action(), "action");
         }
-        view(name);
+        requireApp(name);
         Duration timeout = timeout(request.timeout());
         api.accepted(ctx, operations.submit(new Operations.Work(action.substring(0, 1).toUpperCase(Locale.ROOT) + action.substring(1)
                 + " the app in " + name, name, "app-" + action, false, () -> result(apps.change(name, action, timeout)))));
@@ -103,7 +111,7 @@ final class AppRoutes {
         if (request.image() == null || request.image().isBlank()) {
             throw new ApiServer.BadRequest("image is required: the app image to upgrade to (name:tag or name@sha256:...)", "image");
         }
-        view(name);
+        requireApp(name);
         Duration timeout = timeout(request.timeout());
         api.accepted(ctx, operations.submit(new Operations.Work("Upgrade the app in " + name + " to " + request.image(), name,
                 "app-upgrade", false, () -> result(apps.upgrade(name, request.image(), timeout)))));
@@ -113,7 +121,7 @@ final class AppRoutes {
         String name = ctx.pathParam("name");
         Lxc.validateName(name);
         AppRollback request = ctx.body().isEmpty() ? new AppRollback(null, null) : ApiServer.parse(ctx, AppRollback.class);
-        view(name);
+        requireApp(name);
         Duration timeout = timeout(request.timeout());
         api.accepted(ctx, operations.submit(new Operations.Work("Roll back the app in " + name
                 + (request.revision() == null ? "" : " to revision " + request.revision()), name, "app-rollback", false,

@@ -93,6 +93,15 @@ public final class Apps {
         volatile int revision;
     }
 
+    /** Whether container {@code name}'s profiles give it an app (from the cache: no file is read). */
+    public boolean hasApp(String name) {
+        try {
+            return tracker(name) != null;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Container {@code name}'s app as last seen, or null when it has none. */
     public View view(String name) {
         Tracker t = tracker(name);

@@ -81,6 +81,22 @@ class PuppetModuleTest {
                 assertThat(removed.out()).contains("Berth_container[" + spare + "]/ensure: undefined 'ensure' from 'stopped'");
                 assertThat(client.get("/1.0/containers/" + spare).status()).isEqualTo(404);
 
+                // berth_image from a root filesystem tarball: imported once, then left alone
+                Path rootfs = Files.createDirectories(work.resolve("rootfs/bin"));
+                Files.copy(Path.of("/bin/busybox"), rootfs.resolve("busybox"));
+                Files.createSymbolicLink(rootfs.resolve("sh"), Path.of("busybox"));
+                Path tarball = work.resolve("mini.tar.gz");
+                assertThat(new ProcessBuilder("tar", "-C", work.resolve("rootfs").toString(), "-czf", tarball.toString(), ".")
+                        .inheritIO().start().waitFor()).isZero();
+                Path images = work.resolve("images.pp");
+                Files.writeString(images, "berth_image { 'mini': source => '" + tarball + "' }\n");
+                Run imported = puppet(env, work, "apply", images.toString());
+                assertThat(imported.code()).as(imported.out()).isEqualTo(2);
+                assertThat(imported.out()).contains("Berth_image[mini]/ensure: created");
+                assertThat(client.get("/1.0/images/aliases").body().toString()).contains("\"mini\"");
+                Run again = puppet(env, work, "apply", images.toString());
+                assertThat(again.code()).as(again.out()).isZero();
+
                 Run listed = puppet(env, work, "resource", "berth_container");
                 assertThat(listed.code()).as(listed.out()).isZero();
                 assertThat(listed.out()).contains("berth_container { '" + edge1 + "':", "berth_container { '" + edge2 + "':")

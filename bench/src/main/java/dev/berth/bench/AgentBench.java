@@ -98,7 +98,7 @@ public final class AgentBench {
             String b = prefix + "-a" + (i + 3);
             String r = prefix + "-ra" + (i + 3);
             long start = System.nanoTime();
-            launch(b, "bench");
+            agent.launch(b, "bench");
             exec(b, List.of("true"));
             long bl = System.nanoTime() - start;
             long rl = Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs")
@@ -128,7 +128,7 @@ public final class AgentBench {
                 + port + ", target-port: 5001}]\n");
         String b = prefix + "-x";
         String r = prefix + "-rx";
-        launch(b, "fwd");
+        agent.launch(b, "fwd");
         Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "bb-base", "-N", r, "-s", "-B", "overlayfs");
         Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r);
 
@@ -212,7 +212,7 @@ public final class AgentBench {
         for (int i = from; i < to; i++) {
             String name = prefix + "-b" + i;
             tasks.add(() -> {
-                launch(name, "bench");
+                agent.launch(name, "bench");
                 return null;
             });
         }
@@ -323,7 +323,7 @@ public final class AgentBench {
             String b = prefix + "-e" + (i + 1);
             String r = prefix + "-re" + (i + 1);
             start = System.nanoTime();
-            launch(b, "bench-debian");
+            agent.launch(b, "bench-debian");
             String state = exec(b, List.of("systemctl", "is-system-running", "--wait")).strip();
             long bt = System.nanoTime() - start;
             if (!List.of("running", "degraded").contains(state)) {
@@ -363,10 +363,6 @@ public final class AgentBench {
                 Measure.ms(Measure.percentile(raw, 50)), ratio, target, ratio <= target ? "MET" : "NOT MET", lxd);
         System.out.println(line);
         results.add(line);
-    }
-
-    private void launch(String name, String profile) {
-        client.run("POST", "/1.0/containers", Map.of("name", name, "profiles", List.of(profile)), OP_TIMEOUT);
     }
 
     private String exec(String name, List<String> command) {

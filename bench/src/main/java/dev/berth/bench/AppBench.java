@@ -69,10 +69,10 @@ public final class AppBench {
             String p = prefix + "-p" + (i + 2);
             String a = prefix + "-a" + (i + 2);
             long start = System.nanoTime();
-            launch(p, "plain");
+            agent.launch(p, "plain");
             long tp = System.nanoTime() - start;
             start = System.nanoTime();
-            launch(a, "withapp");
+            agent.launch(a, "withapp");
             awaitHealthy(a);
             long ta = System.nanoTime() - start;
             delete(p);
@@ -85,7 +85,7 @@ public final class AppBench {
 
         // by hand, in one running container with the app stopped: crun run of the same unpacked bundle
         String hand = prefix + "-hand";
-        launch(hand, "withapp");
+        agent.launch(hand, "withapp");
         awaitHealthy(hand);
         String address = client.get("/1.0/containers/" + hand).body().path("address").asText();
         client.run("PUT", "/1.0/containers/" + hand + "/app/state", Map.of("action", "stop"), BenchAgent.OP_TIMEOUT);
@@ -157,13 +157,6 @@ public final class AppBench {
     private static void row(String label, long[] values) {
         System.out.printf(Locale.ROOT, "%-36s %8.1f %8.1f%n", label, Measure.ms(Measure.percentile(values, 50)),
                 Measure.ms(Measure.percentile(values, 90)));
-    }
-
-    private void launch(String name, String profile) {
-        JsonNode done = client.run("POST", "/1.0/containers", Map.of("name", name, "profiles", List.of(profile)), BenchAgent.OP_TIMEOUT);
-        if (!"success".equals(done.path("status").asText())) {
-            throw new IllegalStateException("launch of " + name + " failed: " + done);
-        }
     }
 
     private void delete(String name) {

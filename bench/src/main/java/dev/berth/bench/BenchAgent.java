@@ -84,6 +84,15 @@ final class BenchAgent implements AutoCloseable {
         return lxcpath;
     }
 
+    /** Launches container {@code name} from {@code profile}, failing unless the launch succeeded. */
+    void launch(String name, String profile) {
+        JsonNode done = client.run("POST", "/1.0/containers", java.util.Map.of("name", name, "profiles", java.util.List.of(profile)),
+                OP_TIMEOUT);
+        if (!"success".equals(done.path("status").asText())) {
+            throw new IllegalStateException("launch of " + name + " failed: " + done);
+        }
+    }
+
     /** Adds (or replaces) a profile. */
     void profile(String name, String body) {
         client.call("POST", "/1.0/profiles", java.util.Map.of("name", name, "content", "name: " + name + "\n" + body));

@@ -73,7 +73,7 @@ public final class DriftBench {
 
         // (a) one container
         String one = prefix + "-one";
-        launch(one);
+        agent.launch(one, "managed");
         long[] bridge = new long[reps];
         long[] inSlot = new long[reps];
         long[] bare = new long[reps];
@@ -113,7 +113,7 @@ public final class DriftBench {
             List<Future<?>> launches = new ArrayList<>();
             for (String name : names) {
                 launches.add(pool.submit(() -> {
-                    launch(name);
+                    agent.launch(name, "managed");
                     return null;
                 }));
             }
@@ -152,13 +152,6 @@ public final class DriftBench {
         double addedAll = (double) (all - bareAll) / bareAll * 100;
         System.out.printf(Locale.ROOT, "    the bridge adds %.1f%% (target < 10%%): %s%n", addedAll, addedAll < 10 ? "MET" : "NOT MET");
         System.out.println("    host: " + server.path("hostname").asText() + ", " + Runtime.getRuntime().availableProcessors() + " cores");
-    }
-
-    private void launch(String name) {
-        JsonNode done = client.run("POST", "/1.0/containers", Map.of("name", name, "profiles", List.of("managed")), BenchAgent.OP_TIMEOUT);
-        if (!"success".equals(done.path("status").asText())) {
-            throw new IllegalStateException("launch of " + name + " failed: " + done);
-        }
     }
 
     private JsonNode check(String name) {

@@ -337,6 +337,7 @@ class CliTest {
         assertThat(running.code()).isEqualTo(Berth.CONFLICT);
         assertThat(running.err()).contains("used by " + shop);
         assertThat(berth("exec", shop, "--", "wget", "-qO-", "http://127.0.0.1:8080/").out()).isEqualTo("one\n");
+        assertThat(berth("info", shop).out()).as("the running revision's image").containsPattern("App:        web:1 \\(revision 2, ");
         Run rolledBack = berth("app", "rollback", shop);
         assertThat(rolledBack.code()).as(rolledBack.err()).isZero();
         assertThat(rolledBack.out()).contains("Rolled back the app in " + shop + " to revision 1 (shop/web:2, healthy)");

@@ -292,22 +292,9 @@ public final class ApiServer {
             if (!appService.hasApp(name)) {
                 throw new NotFound("container \"" + name + "\" has no app: its profiles have no app section");
             }
-            // crun exec hands the environment, working directory and user on to the process in the app
-            List<String> crun = new java.util.ArrayList<>(List.of(dev.berth.agent.app.AppRuntime.CRUN.split(" ")));
-            crun.add("exec");
-            if (Boolean.TRUE.equals(request.interactive())) {
-                crun.add("--tty");
-            }
-            env.forEach((k, val) -> crun.add("--env=" + k + "=" + val));
-            if (request.cwd() != null) {
-                crun.add("--cwd=" + request.cwd());
-            }
-            if (request.user() != null) {
-                crun.add("--user=" + request.user() + ":" + (request.group() == null ? request.user() : request.group()));
-            }
-            crun.add(dev.berth.agent.app.AppRuntime.ID);
-            crun.addAll(request.command());
-            argv = crun;
+            String user = request.user() == null ? null : request.user() + ":" + (request.group() == null ? request.user() : request.group());
+            argv = dev.berth.agent.app.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
+                    request.cwd(), user);
         }
         LxcCommand command = inApp ? new LxcCommand(argv, Map.of(), null, -1, -1, null)
                 : new LxcCommand(argv, env, request.cwd(), request.user() == null ? -1 : request.user(),
@@ -642,10 +629,10 @@ public final class ApiServer {
                 case FileException.Escape _ -> 403;
                 case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
                      ImageException.NotFound _, FileException.NotFound _, Volumes.NotFound _,
-                     dev.berth.agent.app.AppImageException.NotFound _, dev.berth.agent.drift.DriftService.NoContainer _ -> 404;
+                     dev.berth.agent.app.AppImageException.NotFound _ -> 404;
                 case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
                      LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _,
-                     Volumes.InUse _, dev.berth.agent.app.AppImageException.InUse _, dev.berth.agent.drift.DriftService.NotRunning _ -> 409;
+                     Volumes.InUse _, dev.berth.agent.app.AppImageException.InUse _ -> 409;
                 case PayloadTooLarge _ -> 413;
                 default -> 500;
             };

@@ -289,10 +289,25 @@ public final class AppRuntime {
 
     /** {@code command} run inside the app (as {@code crun exec}). */
     public static List<String> execInApp(List<String> command, boolean terminal) {
+        return execInApp(command, terminal, Map.of(), null, null);
+    }
+
+    /**
+     * {@code command} run inside the app by {@code crun exec}, which hands the environment, working
+     * directory and user ({@code uid[:gid]}; null for the app's own) on to the process in the app.
+     */
+    public static List<String> execInApp(List<String> command, boolean terminal, Map<String, String> env, String cwd, String user) {
         List<String> args = new ArrayList<>(List.of(CRUN.split(" ")));
         args.add("exec");
         if (terminal) {
             args.add("--tty");
+        }
+        env.forEach((k, v) -> args.add("--env=" + k + "=" + v));
+        if (cwd != null) {
+            args.add("--cwd=" + cwd);
+        }
+        if (user != null) {
+            args.add("--user=" + user);
         }
         args.add(ID);
         args.addAll(command);

@@ -41,7 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Apps {
 
-    /** An app as the agent last saw it. */
+    /** An app as the agent last saw it: the image and digest are the running revision's. */
     public record View(String image, String digest, int revision, String state, String health, int restarts, Integer exitCode,
                        Instant since, String healthOutput) {
 
@@ -90,6 +90,7 @@ public final class Apps {
         volatile Instant nextRead = Instant.EPOCH;
         volatile String healthOutput;
         volatile String digest;
+        volatile String image;
         volatile int revision;
     }
 
@@ -199,16 +200,18 @@ public final class Apps {
         AppSpec spec = t.spec;
         if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
             t.runRestarts = -1;
-            t.view = new View(spec.image(), t.digest, t.revision, "stopped", "none", 0, null, null, null);
+            t.view = new View(t.image != null ? t.image : spec.image(), t.digest, t.revision, "stopped", "none", 0, null, null, null);
         } else {
             AppRuntime.Status status;
             try (ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
                 status = AppRuntime.status(root);
                 int revision = AppRuntime.currentRevision(root);
                 if (revision != t.revision || t.digest == null) {
+                    AppRuntime.Revision current = AppRuntime.revisions(root).stream().filter(r -> r.number() == revision)
+                            .findFirst().orElse(null);
                     t.revision = revision;
-                    t.digest = AppRuntime.revisions(root).stream().filter(r -> r.number() == revision)
-                            .map(AppRuntime.Revision::digest).findFirst().orElse(null);
+                    t.digest = current == null ? null : current.digest();
+                    t.image = current == null ? null : current.image();
                 }
             } catch (RuntimeException e) {
                 return; // the container stopped under us: the next tick sees it
@@ -224,7 +227,8 @@ public final class Apps {
             } else if (check && !Instant.now().isBefore(t.nextCheck)) {
                 healthCheck(name, t, spec.health());
             }
-            String image = spec.image();
+            // the running revision's image: after an upgrade, not the one the profile names
+            String image = t.image != null ? t.image : spec.image();
             t.view = new View(image, t.digest, t.revision, status.state(), spec.health() == null ? "none" : t.health,
                     status.restarts(), status.exitCode(), status.since(), t.healthOutput);
         }

@@ -9,14 +9,14 @@ public abstract sealed class InstanceException extends RuntimeException {
 
     /** 404: no such container, profile or image. */
     public static final class NotFound extends InstanceException {
-        NotFound(String message) {
+        public NotFound(String message) {
             super(message);
         }
     }
 
-    /** 409: the name is taken or being taken. */
+    /** 409: the name is taken or being taken, or the container is not in the state the request needs. */
     public static final class Conflict extends InstanceException {
-        Conflict(String message) {
+        public Conflict(String message) {
             super(message);
         }
     }

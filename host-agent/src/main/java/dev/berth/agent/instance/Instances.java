@@ -20,6 +20,7 @@ import dev.berth.profile.LxcConfig;
 import dev.berth.profile.LxcConfigItem;
 import dev.berth.profile.Node;
 import dev.berth.profile.ProfileSpec;
+import dev.berth.puppet.DriftReport.Drift;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -844,7 +845,7 @@ public final class Instances {
             boolean running = container.isRunning();
             for (String limit : LIVE_LIMITS) {
                 String key = prefix + limit;
-                String wanted = items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
+                String wanted = wanted(items, key);
                 String current = container.configItem(key);
                 if (java.util.Objects.equals(wanted, current.isEmpty() ? null : current)) {
                     continue;
@@ -932,70 +933,63 @@ public final class Instances {
      * live?). With {@code reconcile}, puts back what differs (config rewritten, live value set) and
      * marks those entries corrected once they read back right.
      */
-    public List<dev.berth.puppet.DriftReport.Drift> envelopeDrift(String name, boolean reconcile) {
-        ComposedProfile profile = composedOf(name);
-        List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
+    public List<Drift> envelopeDrift(String name, boolean reconcile) {
+        List<LxcConfigItem> items = LxcConfig.render(composedOf(name), host, null);
         String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
-        List<dev.berth.puppet.DriftReport.Drift> drift = new java.util.ArrayList<>();
         try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            List<Drift> found = envelope(name, container, items, prefix);
+            if (!reconcile || found.isEmpty()) {
+                return found;
+            }
             boolean running = container.isRunning();
-            for (int pass = 0; pass < (reconcile ? 2 : 1); pass++) {
-                List<dev.berth.puppet.DriftReport.Drift> found = new java.util.ArrayList<>();
-                for (String limit : LIVE_LIMITS) {
-                    String key = prefix + limit;
-                    String wanted = items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
-                    if (wanted == null) {
-                        continue;
-                    }
-                    String configured = container.configItem(key).strip();
-                    if (!sameLimit(limit, configured, wanted)) {
-                        found.add(new dev.berth.puppet.DriftReport.Drift("envelope", "config " + key, "value",
-                                configured.isEmpty() ? "(unset)" : configured, wanted, false, lxcpath.resolve(name).resolve("config").toString(), null));
-                    }
+            for (String limit : LIVE_LIMITS) {
+                String wanted = wanted(items, prefix + limit);
+                if (wanted != null) {
+                    container.clearConfigItem(prefix + limit);
+                    container.setConfigItem(prefix + limit, wanted);
                     if (running) {
-                        String live = container.cgroupItem(limit).strip();
-                        if (!sameLimit(limit, live, wanted)) {
-                            found.add(new dev.berth.puppet.DriftReport.Drift("envelope", "cgroup " + limit, "value", live, wanted, false,
-                                    null, null));
-                        }
+                        container.setCgroupItem(limit, wanted);
                     }
-                }
-                if (pass == 0) {
-                    drift = found;
-                    if (reconcile && !found.isEmpty()) {
-                        reapplyAll(name, container, items, prefix, running);
-                    }
-                } else {
-                    List<dev.berth.puppet.DriftReport.Drift> still = found;
-                    drift = drift.stream().map(d -> d.corrected(still.stream().noneMatch(s -> s.resource().equals(d.resource())))).toList();
-                }
-                if (found.isEmpty()) {
-                    break;
                 }
             }
-        }
-        if (reconcile && drift.stream().anyMatch(dev.berth.puppet.DriftReport.Drift::corrected)) {
-            log.info("Reconciled the envelope of " + name + ": " + drift.stream().filter(dev.berth.puppet.DriftReport.Drift::corrected)
+            container.saveConfig();
+            List<Drift> still = envelope(name, container, items, prefix);
+            List<Drift> drift = found.stream().map(d -> d.corrected(still.stream().noneMatch(s -> s.resource().equals(d.resource()))))
+                    .toList();
+            log.info("Reconciled the envelope of " + name + ": " + drift.stream().filter(Drift::corrected)
                     .map(d -> d.resource() + " " + d.is() + " -> " + d.should()).toList());
+            return drift;
         }
-        return drift;
     }
 
-    /** Every limit the profile sets, written to the config and set live. */
-    private static void reapplyAll(String name, LxcContainer container, List<LxcConfigItem> items, String prefix, boolean running) {
+    /** Each limit the profile sets that the container's config or (running) cgroup holds otherwise. */
+    private List<Drift> envelope(String name, LxcContainer container, List<LxcConfigItem> items, String prefix) {
+        boolean running = container.isRunning();
+        List<Drift> found = new java.util.ArrayList<>();
         for (String limit : LIVE_LIMITS) {
             String key = prefix + limit;
-            String wanted = items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
+            String wanted = wanted(items, key);
             if (wanted == null) {
                 continue;
             }
-            container.clearConfigItem(key);
-            container.setConfigItem(key, wanted);
+            String configured = container.configItem(key).strip();
+            if (!sameLimit(limit, configured, wanted)) {
+                found.add(new Drift("envelope", "config " + key, "value", configured.isEmpty() ? "(unset)" : configured, wanted, false,
+                        lxcpath.resolve(name).resolve("config").toString(), null));
+            }
             if (running) {
-                container.setCgroupItem(limit, wanted);
+                String live = container.cgroupItem(limit).strip();
+                if (!sameLimit(limit, live, wanted)) {
+                    found.add(new Drift("envelope", "cgroup " + limit, "value", live, wanted, false, null, null));
+                }
             }
         }
-        container.saveConfig();
+        return found;
+    }
+
+    /** The value the rendered profile gives {@code key}, or null when it sets none. */
+    private static String wanted(List<LxcConfigItem> items, String key) {
+        return items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
     }
 
     /** Whether two values of a limit mean the same (a cpuset written as 0,1 or 0-1; -1 and max for no limit). */

@@ -192,6 +192,7 @@ public final class Berthd implements AutoCloseable {
     private final Settings settings;
     private final AtomicReference<Vertx> vertx = new AtomicReference<>();
     private Operations operations;
+    private StateLock stateLock;
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
@@ -204,7 +205,40 @@ public final class Berthd implements AutoCloseable {
 
     /** Starts the agent and returns once the API is listening. */
     public Berthd start() throws Exception {
+        Files.createDirectories(settings.stateDir());
+        StateLock held = StateLock.acquire(settings.stateDir());
+        try {
+            return start(held);
+        } catch (Exception | Error e) {
+            held.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Directories whose content is containers' files (setuid binaries of an image or a container's
+     * layer, a volume's data) are closed to other host users, as LXD's are: a host user who could
+     * reach them could run a container's setuid-root file on the host. The state dir and lxcpath
+     * only let root through (0711); images, volumes, app images and each container are 0700.
+     */
+    private void closeDirectories() throws IOException {
+        for (Path dir : List.of(settings.stateDir(), settings.lxcpath())) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        }
+        for (Path dir : List.of(settings.imagesDir(), settings.stateDir().resolve("volumes"), settings.stateDir().resolve("app-images"))) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        }
+        try (var containers = Files.list(settings.lxcpath())) {
+            for (Path dir : containers.filter(d -> Files.isRegularFile(d.resolve("config"))).toList()) {
+                Instances.closeToOthers(dir); // containers made before directories were closed
+            }
+        }
+    }
+
+    private Berthd start(StateLock held) throws Exception {
         Files.createDirectories(settings.lxcpath());
+        closeDirectories();
         Path profilesDir = Files.createDirectories(settings.stateDir().resolve("profiles"));
         if (!Files.exists(profilesDir.resolve("default.yaml"))) {
             Files.writeString(profilesDir.resolve("default.yaml"), DEFAULT_PROFILE
@@ -215,6 +249,7 @@ public final class Berthd implements AutoCloseable {
             v.close();
             throw new IllegalStateException("berthd already started");
         }
+        stateLock = held;
         Events events = new Events();
         AgentLog log = new AgentLog(events, settings.logLevel());
         try {
@@ -298,6 +333,7 @@ public final class Berthd implements AutoCloseable {
             await(v.close());
             operations.close();
             Files.deleteIfExists(settings.socket());
+            stateLock.close();
         }
     }
 

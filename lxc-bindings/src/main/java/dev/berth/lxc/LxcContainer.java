@@ -331,6 +331,20 @@ public final class LxcContainer implements AutoCloseable {
         return value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
     }
 
+    /**
+     * liblxc keeps a value as given and writes {@code key = value} lines: a line break (or a NUL, where
+     * C would cut the string) in a key or value would become another config item on the next load,
+     * such as an {@code lxc.hook} that runs on the host. Refused here whatever the caller checked.
+     */
+    private void refuseLineBreaks(String key, String value) {
+        for (String text : new String[] {key, value}) {
+            if (text != null && text.chars().anyMatch(c -> c == '\n' || c == '\r' || c == 0)) {
+                throw new LxcException.ConfigRejected(name, key, "(a value with a line break or NUL)",
+                        List.of("refused by Berth before liblxc saw it: it could start another config item"));
+            }
+        }
+    }
+
     /** The config keys under {@code prefix} ({@code "lxc.net.0"}), or every key for {@code null}. */
     public List<String> configKeys(String prefix) {
         String keys = readSized("get_keys", prefix, true);
@@ -355,6 +369,7 @@ public final class LxcContainer implements AutoCloseable {
         lock.lock();
         try (Arena arena = Arena.ofConfined(); LogMark mark = LogMark.of(logFile())) {
             for (Map.Entry<String, String> item : items) {
+                refuseLineBreaks(item.getKey(), item.getValue());
                 boolean ok = (boolean) Sig.BOOL_C_PTR_PTR.handle().invokeExact(fn("set_config_item"), handle,
                         arena.allocateFrom(item.getKey()), arena.allocateFrom(item.getValue()));
                 if (!ok) {

@@ -82,6 +82,15 @@ final class Binder {
             Type valueType = ((ParameterizedType) type).getActualTypeArguments()[1];
             Map<String, Object> values = new LinkedHashMap<>();
             map.entries().forEach((k, entry) -> {
+                int bad = Text.firstForbidden(k, false);
+                if (bad < 0) {
+                    bad = Text.firstInvisible(k);
+                }
+                if (bad >= 0) {
+                    problems.add(new Problem(entry.keyLocation(), path, "the key '" + k.replaceAll("\\p{Cntrl}", "?")
+                            + "' contains " + Text.describe(k, bad), "keys are one word without control characters"));
+                    return;
+                }
                 Object v = valueType == Object.class ? plain(entry.value()) : value(entry.value(), valueType, path + "." + k, component);
                 if (v != null) {
                     values.put(k, v);
@@ -94,6 +103,17 @@ final class Binder {
         }
         String text = scalar.text();
         if (raw == String.class) {
+            boolean multiline = component != null && component.isAnnotationPresent(Multiline.class);
+            int bad = Text.firstForbidden(text, multiline);
+            if (bad < 0) {
+                bad = Text.firstInvisible(text);
+            }
+            if (bad >= 0) {
+                problems.add(new Problem(scalar.location(), path, "the value contains " + Text.describe(text, bad)
+                        + (multiline ? "" : "; this field is one line of text"),
+                        "remove the character; values are rendered into line-based files such as the LXC config"));
+                return null;
+            }
             return text;
         }
         if (raw == Integer.class) {

@@ -39,20 +39,20 @@ public final class LxcConfig {
             items.add(new LxcConfigItem("lxc.idmap", "u" + map));
             items.add(new LxcConfigItem("lxc.idmap", "g" + map));
         }
-        boolean nesting = spec.security() == null || !Boolean.FALSE.equals(spec.security().nesting());
+        // Least privilege: nesting (writable /proc and /sys) only when the profile asks for it.
+        boolean nesting = spec.security() != null && Boolean.TRUE.equals(spec.security().nesting());
         if (nesting) {
             // What /usr/share/lxc/config/nesting.conf does, plus a writable cgroup tree for crun inside.
             items.add(new LxcConfigItem("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force"));
-            items.add(new LxcConfigItem("lxc.mount.entry", "proc dev/.lxc/proc proc create=dir,optional 0 0"));
-            items.add(new LxcConfigItem("lxc.mount.entry", "sys dev/.lxc/sys sysfs create=dir,optional 0 0"));
+            items.add(LxcConfigItem.mountEntry("proc", "dev/.lxc/proc", "proc", "create=dir,optional"));
+            items.add(LxcConfigItem.mountEntry("sys", "dev/.lxc/sys", "sysfs", "create=dir,optional"));
         }
         network(spec.network(), host, assignedIpv4, items);
         if (spec.mounts() != null) {
             for (Mount mount : spec.mounts()) {
                 String source = mount.volume() != null ? host.volumesDir().resolve(mount.volume()).toString() : mount.hostPath();
                 String options = "bind,create=dir" + (Boolean.TRUE.equals(mount.readOnly()) ? ",ro" : "");
-                items.add(new LxcConfigItem("lxc.mount.entry",
-                        source + " " + mount.path().substring(1) + " none " + options + " 0 0"));
+                items.add(LxcConfigItem.mountEntry(source, mount.path().substring(1), "none", options));
             }
         }
         if (spec.environment() != null) {

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 @Doc("A Berth profile: how to build and run one system container and the one app container inside it.")
 public record ProfileSpec(
         @Required @Doc("The profile's name: letters, digits and '-', at most 63 characters.") String name,
-        @Doc("What the profile is for.") String description,
+        @Multiline @Doc("What the profile is for.") String description,
         @Key("extends") @Doc("Profiles applied before this one, in order; this one's keys win.") List<String> parents,
         @Doc("The base system image, by alias (debian/bookworm) or sha256 fingerprint.") String image,
         @Doc("Resource limits of the system container.") Limits limits,
@@ -31,6 +31,9 @@ public record ProfileSpec(
         @Doc("Configuration kept in place by Puppet, and the drift policy.") Puppet puppet) implements Validated {
 
     static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    /** A Linux interface name: at most 15 bytes, no '/', ':' or whitespace. */
+    static final Pattern INTERFACE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
 
     @Override
     public void validate(Checks checks) {
@@ -40,6 +43,14 @@ public record ProfileSpec(
         }
         if (image == null) {
             checks.fail("image", "no profile in the chain sets the base image", "add image: debian/bookworm (or another alias)");
+        }
+        if (environment != null) {
+            for (String key : environment.keySet()) {
+                if (!ENV_NAME.matcher(key).matches()) {
+                    checks.fail("environment", "'" + key + "' is not an environment variable name",
+                            "letters, digits and '_', not starting with a digit: for example APP_MODE");
+                }
+            }
         }
     }
 
@@ -54,14 +65,22 @@ public record ProfileSpec(
     @Doc("Security settings.")
     public record Security(
             @Doc("Run with host root as container root (default false: unprivileged, with an idmap).") Boolean privileged,
-            @Doc("Allow containers inside (needed for the app container; default true).") Boolean nesting) {
+            @Doc("Allow containers inside the container (default false; the app container gets what it needs without it).") Boolean nesting) {
     }
 
     @Doc("Network settings.")
     public record Network(
             @Doc("The host bridge to attach to (default: the agent's managed bridge).") String bridge,
             @Doc("auto, or a static IPv4 address on the bridge's subnet.") Ipv4 ipv4,
-            @Doc("Host ports forwarded into the container.") List<Forward> forwards) {
+            @Doc("Host ports forwarded into the container.") List<Forward> forwards) implements Validated {
+
+        @Override
+        public void validate(Checks checks) {
+            if (bridge != null && !INTERFACE.matcher(bridge).matches()) {
+                checks.fail("bridge", "'" + bridge + "' is not a network interface name",
+                        "1-15 letters, digits, '.', '_' or '-': for example br0");
+            }
+        }
     }
 
     @Doc("A host port forwarded to a container port.")
@@ -109,9 +128,15 @@ public record ProfileSpec(
             if (value == null) {
                 return;
             }
+            if (value.chars().anyMatch(c -> Character.isWhitespace(c) || c == '\\')) {
+                checks.fail(field, "'" + value + "' contains whitespace or a backslash, which mount entries cannot carry",
+                        "rename the directory, or mount a parent of it");
+                return;
+            }
             Path p = Path.of(value);
-            if (!p.isAbsolute() || !p.normalize().toString().equals(p.toString()) || value.contains("..")) {
-                checks.fail(field, "'" + value + "' must be an absolute path without '..' or '.' parts", "for example /var/lib/data");
+            if (!p.isAbsolute() || !p.normalize().toString().equals(p.toString()) || value.contains("..") || value.equals("/")) {
+                checks.fail(field, "'" + value + "' must be an absolute path without '..' or '.' parts, and not /",
+                        "for example /var/lib/data");
             }
         }
     }
@@ -125,8 +150,8 @@ public record ProfileSpec(
     @Doc("The application container.")
     public record App(
             @Required @Doc("The OCI image: name:tag in the agent's store, name@sha256:<digest>, or an archive path.") String image,
-            @Doc("Replaces the image's ENTRYPOINT.") List<String> entrypoint,
-            @Doc("Replaces the image's CMD.") List<String> command,
+            @Multiline @Doc("Replaces the image's ENTRYPOINT.") List<String> entrypoint,
+            @Multiline @Doc("Replaces the image's CMD.") List<String> command,
             @Doc("Environment added to the image's.") Map<String, String> env,
             @Doc("Working directory (default: the image's).") String workdir,
             @Doc("User (name or uid[:gid]) to run as (default: the image's).") String user,
@@ -158,7 +183,7 @@ public record ProfileSpec(
     @Doc("A health check.")
     public record Health(
             @Required @Doc("command (run inside the app), http or tcp (from the host to the container's address).") HealthType type,
-            @Doc("For command checks: the command; exit 0 means healthy.") List<String> command,
+            @Multiline @Doc("For command checks: the command; exit 0 means healthy.") List<String> command,
             @Range(min = 1, max = 65535) @Doc("For http and tcp checks: the container port.") Integer port,
             @Doc("For http checks: the path (default /); 2xx and 3xx mean healthy.") String path,
             @Doc("Time between checks (default 10s).") Interval interval,
@@ -183,7 +208,7 @@ public record ProfileSpec(
 
     @Doc("Puppet configuration and drift policy.")
     public record Puppet(
-            @Doc("An inline Puppet manifest.") String manifest,
+            @Multiline @Doc("An inline Puppet manifest.") String manifest,
             @Key("manifest-file") @Doc("A manifest file, relative to the profile's file.") String manifestFile,
             @Key("module-path") @Doc("A directory of Puppet modules, relative to the profile's file.") String modulePath,
             @Doc("Custom facts ($facts) for the manifest.") Map<String, Object> facts,

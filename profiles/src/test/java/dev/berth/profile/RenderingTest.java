@@ -18,12 +18,10 @@ class RenderingTest {
     static final HostFacts V1 = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0", 100000, 65536, ALLOWED);
     static final HostFacts V2 = new HostFacts(HostFacts.Cgroups.V2, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0", 100000, 65536, ALLOWED);
 
-    private static final List<LxcConfigItem> UNPRIVILEGED_NESTED = List.of(
+    /** The defaults: unprivileged, and no nesting (LXC's own proc:mixed sys:ro then). */
+    private static final List<LxcConfigItem> UNPRIVILEGED = List.of(
             new LxcConfigItem("lxc.idmap", "u 0 100000 65536"),
-            new LxcConfigItem("lxc.idmap", "g 0 100000 65536"),
-            new LxcConfigItem("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force"),
-            new LxcConfigItem("lxc.mount.entry", "proc dev/.lxc/proc proc create=dir,optional 0 0"),
-            new LxcConfigItem("lxc.mount.entry", "sys dev/.lxc/sys sysfs create=dir,optional 0 0"));
+            new LxcConfigItem("lxc.idmap", "g 0 100000 65536"));
     private static final LxcConfigItem NO_NET = new LxcConfigItem("lxc.net.0.type", "empty");
 
     static Stream<Arguments> table() {
@@ -40,6 +38,10 @@ class RenderingTest {
                 Arguments.of("pids", "limits: {pids: 500}", V1, with(List.of(item("lxc.cgroup.pids.max", "500")), NO_NET)),
                 Arguments.of("autostart", "autostart: true", V1, with(List.of(item("lxc.start.auto", "1")), NO_NET)),
                 Arguments.of("privileged, no nesting", "security: {privileged: true, nesting: false}", V1, List.of(NO_NET)),
+                Arguments.of("nesting asked for", "security: {nesting: true}", V1, with(List.of(),
+                        item("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force"),
+                        item("lxc.mount.entry", "proc dev/.lxc/proc proc create=dir,optional 0 0"),
+                        item("lxc.mount.entry", "sys dev/.lxc/sys sysfs create=dir,optional 0 0"), NO_NET)),
                 Arguments.of("static address", "network: {bridge: br1, ipv4: 10.9.0.5/16}", V1, with(List.of(),
                         item("lxc.net.0.type", "veth"), item("lxc.net.0.link", "br1"), item("lxc.net.0.flags", "up"),
                         item("lxc.net.0.name", "eth0"), item("lxc.net.0.ipv4.address", "10.9.0.5/16"))),
@@ -108,7 +110,7 @@ class RenderingTest {
     /** {@code limits} first, then the default security items, then the rest: the renderer's order. */
     private static List<LxcConfigItem> with(List<LxcConfigItem> limits, LxcConfigItem... rest) {
         List<LxcConfigItem> all = new java.util.ArrayList<>(limits);
-        all.addAll(UNPRIVILEGED_NESTED);
+        all.addAll(UNPRIVILEGED);
         all.addAll(List.of(rest));
         return all;
     }

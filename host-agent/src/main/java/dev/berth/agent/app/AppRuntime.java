@@ -1,5 +1,7 @@
 package dev.berth.agent.app;
 
+import dev.berth.profile.LxcConfigItem;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.agent.files.ContainerRoot;
@@ -91,11 +93,15 @@ public final class AppRuntime {
         static final Status ABSENT = new Status("absent", null, 0, null);
     }
 
-    /** What the system container needs to host an app: nesting, a writable cgroup tree, the host's runtime read-only. */
-    public static List<Map.Entry<String, String>> lxcConfig() {
-        return List.of(Map.entry("lxc.include", "/usr/share/lxc/config/nesting.conf"),
-                Map.entry("lxc.mount.auto", "proc:rw sys:rw cgroup:rw:force"),
-                Map.entry("lxc.mount.entry", "/usr .berth/usr none bind,ro,create=dir 0 0"));
+    /**
+     * What the system container needs to host an app: a writable cgroup tree for crun, and the host's
+     * runtime read-only. Not nesting: /proc and /sys stay as LXC's {@code mixed} gives them (/proc/sys
+     * and /sys read-only), so a privileged container cannot write the host's kernel settings; crun
+     * mounts a fresh proc and sysfs for the app in its own namespaces.
+     */
+    public static List<LxcConfigItem> lxcConfig() {
+        return List.of(new LxcConfigItem("lxc.mount.auto", "proc:mixed sys:mixed cgroup:rw:force"),
+                LxcConfigItem.mountEntry("/usr", ".berth/usr", "none", "bind,ro,create=dir"));
     }
 
     /**

@@ -254,18 +254,22 @@ public final class Instances {
                         records.remove(name);
                         deleteDirectory(container.directory());
                     });
-                    List<Map.Entry<String, String>> config = new java.util.ArrayList<>(image.lxcConfig().entrySet());
+                    // Every item is an LxcConfigItem, which refuses what liblxc would read as another item.
+                    List<LxcConfigItem> config = new java.util.ArrayList<>();
+                    image.lxcConfig().forEach((k, v) -> config.add(new LxcConfigItem(k, v)));
+                    // The profile's own items come after these: its nesting mounts win over the app's.
                     if (appImage != null) {
                         config.addAll(dev.berth.agent.app.AppRuntime.lxcConfig());
                     } else if (items.stream().noneMatch(i -> i.key().equals("lxc.mount.auto"))) {
-                        config.add(Map.entry("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed"));
+                        config.add(new LxcConfigItem("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed"));
                     }
-                    config.add(Map.entry("lxc.uts.name", name));
-                    items.forEach(i -> config.add(Map.entry(i.key(), i.value())));
-                    container.setConfigItems(config);
+                    config.add(new LxcConfigItem("lxc.uts.name", name));
+                    config.addAll(items);
+                    container.setConfigItems(config.stream().map(i -> Map.entry(i.key(), i.value())).toList());
                     stage("define", "defining " + name + " on image " + image.fingerprint().substring(0, 12));
                     container.createOnOverlay(image.rootfs());
                     revert.add(container::destroy);
+                    closeToOthers(container.directory());
                     if (seed != null) {
                         Path delta = Snapshots.delta(container.directory());
                         Snapshots.deleteTree(delta);
@@ -284,6 +288,7 @@ public final class Instances {
                             + " (overlay), profiles " + profileNames);
                     Failpoints.hit("launch-after-define");
                     stage("start", "starting " + name);
+                    HostMounts.verify(container, host);
                     container.start();
                     revert.add(container::stop);
                     stage("init", "waiting for " + name + "'s init");
@@ -316,6 +321,14 @@ public final class Instances {
         } finally {
             busy.remove(name);
         }
+    }
+
+    /**
+     * A container's directory (config, layer, snapshots) is root's alone: its layer can hold setuid-root
+     * files that no other host user may reach.
+     */
+    public static void closeToOthers(Path containerDir) throws IOException {
+        Files.setPosixFilePermissions(containerDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
     private static final Duration APP_START_TIMEOUT = Duration.ofSeconds(30);
@@ -562,6 +575,7 @@ public final class Instances {
                     probe.forget(name);
                     if (wasRunning) {
                         try (LxcContainer fresh = Lxc.open(name, lxcpath)) {
+                            HostMounts.verify(fresh, host);
                             fresh.start();
                         }
                     }
@@ -641,9 +655,13 @@ public final class Instances {
                 throw new InstanceException.NotFound("no container \"" + name + "\"");
             }
             switch (action) {
-                case START -> container.start();
+                case START -> {
+                    HostMounts.verify(container, host);
+                    container.start();
+                }
                 case STOP -> stop(container, force, timeout);
                 case RESTART -> {
+                    HostMounts.verify(container, host);
                     stop(container, force, timeout);
                     container.start();
                 }
@@ -1173,6 +1191,12 @@ public final class Instances {
         for (String name : names()) {
             try (LxcContainer container = Lxc.open(name, lxcpath)) {
                 if (!container.isRunning() && "1".equals(container.configItem("lxc.start.auto"))) {
+                    try {
+                        HostMounts.verify(container, host);
+                    } catch (InstanceException.Invalid e) {
+                        log.warn("not starting " + name + ": " + e.getMessage());
+                        continue;
+                    }
                     container.start();
                     started.add(name);
                     startAppAfterStart(name);

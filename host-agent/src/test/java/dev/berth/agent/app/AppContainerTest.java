@@ -92,6 +92,10 @@ class AppContainerTest {
                 assertThat(greedy.status()).as(greedy.text()).isEqualTo(400);
                 assertThat(greedy.json().path("error").asText()).contains("app.limits.memory", "above the container's limits.memory");
 
+                // hosting an app needs no nesting: the privileged system container's /proc/sys and /sys stay read-only
+                assertThat(agent.exec(web, "sh", "-c", "awk '$2 == \"/proc/sys\" || $2 == \"/sys\" {print $2, substr($4, 1, 2)}' /proc/mounts")
+                        .stdout()).contains("/proc/sys ro", "/sys ro").doesNotContain("/proc/sys rw");
+
                 // the app sees the profile's volume at the same path
                 assertThat(appExec(agent, web, "sh", "-c", "echo kept > /srv/data/file && cat /srv/data/file").stdout()).isEqualTo("kept\n");
                 // 100 children abandoned inside the app are reaped by its init (catatonit): no zombies anywhere in the container

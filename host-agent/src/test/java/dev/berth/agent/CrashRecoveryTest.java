@@ -62,40 +62,10 @@ class CrashRecoveryTest {
     /** Runs berthd as its own process with a failpoint, sends the request, and SIGKILLs it at the failpoint. */
     private static void killedAt(String failpoint, Path state, Path socket, LxcSandbox sandbox, String method, String path,
                                  String body) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Dberth.failpoint=" + failpoint,
-                "-cp", System.getProperty("java.class.path"), Berthd.class.getName(),
-                "--state-dir", state.toString(), "--lxcpath", sandbox.lxcpath().toString(), "--socket", socket.toString(),
-                "--bridge", "none")); // no managed bridge: the host's berthbr0 is not a test's to make
-        Process agent = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8))) {
-            assertThat(awaitLine(out, l -> l.contains("berthd listening"))).as("berthd started").isNotNull();
+        try (AgentProcess agent = AgentProcess.start(failpoint, state, socket, sandbox)) {
             UnixHttp.request(socket, method, path, body);
-            assertThat(awaitLine(out, l -> l.equals("FAILPOINT " + failpoint))).as("reached " + failpoint).isNotNull();
-            agent.destroyForcibly(); // SIGKILL
-            assertThat(agent.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        } finally {
-            agent.destroyForcibly();
-        }
-        Files.deleteIfExists(socket);
-    }
-
-    /** The first line of the agent's output that matches, or null if it ended or a minute passed first. */
-    private static String awaitLine(BufferedReader out, java.util.function.Predicate<String> wanted) throws Exception {
-        var reader = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
-        try {
-            return reader.submit(() -> {
-                for (String line; (line = out.readLine()) != null; ) {
-                    if (wanted.test(line)) {
-                        return line;
-                    }
-                }
-                return null;
-            }).get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            return null;
-        } finally {
-            reader.shutdownNow();
+            assertThat(agent.awaitFailpoint(failpoint)).as("reached " + failpoint).isTrue();
+            agent.kill();
         }
     }
 

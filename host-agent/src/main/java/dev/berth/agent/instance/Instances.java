@@ -566,11 +566,13 @@ public final class Instances {
             if (!Files.isDirectory(Snapshots.dir(lxcpath.resolve(name), snapshot))) {
                 throw new InstanceException.NotFound("no snapshot " + snapshot + " of " + name);
             }
+            Path dir = lxcpath.resolve(name);
             try (LxcContainer container = Lxc.open(name, lxcpath)) {
                 boolean wasRunning = container.isRunning();
-                stop(container, false, STOP_GRACE);
+                Snapshots.beginRestore(dir, snapshot, wasRunning);
                 try {
-                    Snapshots.restore(lxcpath.resolve(name), snapshot);
+                    stop(container, false, STOP_GRACE);
+                    Snapshots.restore(dir, snapshot);
                 } finally {
                     probe.forget(name);
                     if (wasRunning) {
@@ -579,7 +581,10 @@ public final class Instances {
                             fresh.start();
                         }
                     }
+                    Snapshots.endRestore(dir);
                 }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot finish the restore of " + name + ": " + e.getMessage(), e);
             }
             if (network != null && network.addressOf(name) != null) {
                 refreshHosts();
@@ -1149,6 +1154,7 @@ public final class Instances {
         try (var dirs = Files.list(lxcpath)) {
             for (Path dir : dirs.filter(d -> Files.exists(d.resolve(RECORD))).sorted().toList()) {
                 String name = dir.getFileName().toString();
+                recoverRestore(dir, name, actions);
                 ContainerRecord.Status status;
                 try {
                     status = record(name).status();
@@ -1178,6 +1184,37 @@ public final class Instances {
             throw new UncheckedIOException("cannot read " + lxcpath, e);
         }
         return actions;
+    }
+
+    /** A snapshot restore the agent was killed in: finished or undone, and the container started again if it ran. */
+    private void recoverRestore(Path dir, String name, List<String> actions) throws IOException {
+        if (!Files.exists(dir.resolve(Snapshots.RESTORE_INTENT))) {
+            return;
+        }
+        // Killed while asking init to halt: the halt went on without the agent, and may still be going.
+        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            if (container.isDefined()) {
+                stop(container, true, Duration.ZERO);
+            }
+        }
+        Snapshots.RestoreIntent intent = Snapshots.recoverRestore(dir);
+        String done = intent.phase() == Snapshots.RestoreIntent.Phase.COPYING
+                ? "undid the interrupted restore of " + name + " to snapshot " + intent.snapshot() + " (its files are as before)"
+                : "finished the interrupted restore of " + name + " to snapshot " + intent.snapshot();
+        if (intent.wasRunning()) {
+            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+                if (!container.isRunning()) {
+                    HostMounts.verify(container, host);
+                    container.start();
+                    startAppAfterStart(name);
+                    done += "; started it again";
+                }
+            } catch (RuntimeException e) {
+                done += "; could not start it again: " + e.getMessage();
+            }
+        }
+        Snapshots.endRestore(dir);
+        actions.add(done);
     }
 
     /**

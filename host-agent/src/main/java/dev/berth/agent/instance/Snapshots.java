@@ -91,38 +91,133 @@ final class Snapshots {
         return all;
     }
 
+    /** A restore under way, on disk in the container's directory until it has finished. */
+    record RestoreIntent(String snapshot, boolean wasRunning, Phase phase) {
+        enum Phase { COPYING, SWITCHING }
+    }
+
+    static final String RESTORE_INTENT = "restore.json";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     /**
-     * Puts snapshot {@code name}'s layer and config in place of the container's (stopped). All or
-     * nothing: the current layer is set aside first and put back if any step fails.
+     * Records that snapshot {@code name} is about to be restored over the container, before anything
+     * is touched, so that an agent killed at any later step finishes or undoes it on its next start
+     * ({@link #recoverRestore}) and starts the container again if it was running.
+     */
+    static void beginRestore(Path containerDir, String name, boolean wasRunning) {
+        if (!Files.isDirectory(dir(containerDir, name))) {
+            throw new InstanceException.NotFound("no snapshot " + name + " of " + containerDir.getFileName());
+        }
+        writeIntent(containerDir, new RestoreIntent(name, wasRunning, RestoreIntent.Phase.COPYING));
+    }
+
+    /**
+     * Puts snapshot {@code name}'s layer and config in place of the container's (stopped), after
+     * {@link #beginRestore}. The snapshot is copied beside the current layer first (the slow step:
+     * the current layer is untouched until the copy is whole); then the intent says "switching" and
+     * two renames put the copy in place. A failure while copying leaves the container as it was.
      */
     static void restore(Path containerDir, String name) {
         Path snapshot = dir(containerDir, name);
-        if (!Files.isDirectory(snapshot)) {
-            throw new InstanceException.NotFound("no snapshot " + name + " of " + containerDir.getFileName());
-        }
         Path delta = delta(containerDir);
-        Path aside = delta.resolveSibling("delta.before-restore");
-        Path config = containerDir.resolve("config");
-        Path configAside = containerDir.resolve("config.before-restore");
+        Path staged = delta.resolveSibling("delta.restoring");
+        Path stagedConfig = containerDir.resolve("config.restoring");
+        RestoreIntent intent = readIntent(containerDir);
         try {
-            deleteTree(aside);
-            Files.move(delta, aside);
-            Files.copy(config, configAside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             try {
-                copyTree(snapshot.resolve("delta"), delta);
+                deleteTree(staged);
+                copyTree(snapshot.resolve("delta"), staged);
+                Files.copy(snapshot.resolve("config"), stagedConfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 afterRestoreCopy.run();
-                Files.copy(snapshot.resolve("config"), config, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Failpoints.hit("restore-after-copy");
             } catch (IOException | RuntimeException e) {
-                deleteTree(delta);
-                Files.move(aside, delta);
-                Files.move(configAside, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                deleteTree(staged);
+                Files.deleteIfExists(stagedConfig);
                 throw e;
             }
-            deleteTree(aside);
-            Files.deleteIfExists(configAside);
+            writeIntent(containerDir, new RestoreIntent(name, intent.wasRunning(), RestoreIntent.Phase.SWITCHING));
+            switchTo(containerDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot restore snapshot " + name + ": " + e.getMessage()
                     + "; the container is as it was", e);
+        }
+    }
+
+    /** The restore is over (the container is started again if it was running): the intent goes. */
+    static void endRestore(Path containerDir) throws IOException {
+        Files.deleteIfExists(containerDir.resolve(RESTORE_INTENT));
+    }
+
+    /**
+     * After a crash: a restore killed while copying is undone (the staged copy deleted, the layer was
+     * never touched); one killed while switching is finished. Every step is idempotent, so a crash
+     * during recovery is recovered the same way.
+     *
+     * @return the intent found (what was done is in its phase), or null if no restore was under way
+     */
+    static RestoreIntent recoverRestore(Path containerDir) throws IOException {
+        if (!Files.exists(containerDir.resolve(RESTORE_INTENT))) {
+            return null;
+        }
+        RestoreIntent intent;
+        try {
+            intent = readIntent(containerDir);
+        } catch (UncheckedIOException e) {
+            // Torn before its first write completed: nothing had been touched yet.
+            intent = new RestoreIntent("?", false, RestoreIntent.Phase.COPYING);
+        }
+        if (intent.phase() == RestoreIntent.Phase.COPYING) {
+            deleteTree(delta(containerDir).resolveSibling("delta.restoring"));
+            Files.deleteIfExists(containerDir.resolve("config.restoring"));
+        } else {
+            switchTo(containerDir);
+        }
+        return intent;
+    }
+
+    /** The staged layer and config in place of the container's; each step safe to repeat. */
+    private static void switchTo(Path containerDir) throws IOException {
+        Path delta = delta(containerDir);
+        Path staged = delta.resolveSibling("delta.restoring");
+        Path replaced = delta.resolveSibling("delta.replaced");
+        Path stagedConfig = containerDir.resolve("config.restoring");
+        if (Files.exists(staged)) {
+            if (Files.exists(delta)) {
+                deleteTree(replaced);
+                Files.move(delta, replaced);
+            }
+            Failpoints.hit("restore-layer-aside");
+            Files.move(staged, delta);
+        }
+        if (Files.exists(stagedConfig)) {
+            Files.move(stagedConfig, containerDir.resolve("config"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        deleteTree(replaced);
+    }
+
+    private static void writeIntent(Path containerDir, RestoreIntent intent) {
+        Path file = containerDir.resolve(RESTORE_INTENT);
+        Path tmp = containerDir.resolve(RESTORE_INTENT + ".tmp");
+        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            out.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(intent)));
+            out.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the restore's intent in " + containerDir, e);
+        }
+        try {
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the restore's intent in " + containerDir, e);
+        }
+    }
+
+    private static RestoreIntent readIntent(Path containerDir) {
+        try {
+            return JSON.readValue(containerDir.resolve(RESTORE_INTENT).toFile(), RestoreIntent.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the restore's intent in " + containerDir, e);
         }
     }
 

@@ -301,7 +301,8 @@ class CliTest {
         Run refused = berth("app", "image", "import", tampered.toString());
         assertThat(refused.code()).isEqualTo(Berth.FAILED);
         assertThat(refused.err()).contains("layer " + layer + " does not match its digest");
-        assertThat(berth("app", "image", "list", "--format", "json").json()).hasSize(2);
+        JsonNode afterRefusal = berth("app", "image", "list", "--format", "json").json();
+        assertThat(afterRefusal).as("the list after a refused import: %s", afterRefusal).hasSize(2);
         Run badName = berth("app", "image", "import", oci.toString(), "--name", "Web");
         assertThat(badName.code()).isEqualTo(Berth.USAGE);
         assertThat(badName.err()).contains("lower-case");

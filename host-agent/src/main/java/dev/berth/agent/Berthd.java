@@ -261,6 +261,12 @@ public final class Berthd implements AutoCloseable {
             await(v.close());
             throw e;
         }
+        // Imports an agent was killed in: their scratch (and any tar still writing into it) goes.
+        for (Path store : List.of(settings.imagesDir(), settings.stateDir().resolve("app-images"))) {
+            for (Path gone : dev.berth.agent.store.Scratch.clean(store)) {
+                log.warn("removed " + gone + ", left by an import that was interrupted");
+            }
+        }
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         ImageStore images = new ImageStore(settings.imagesDir());
         Instances instances = new Instances(settings.lxcpath(), images, profiles::composer, hostFacts(settings), log, network);

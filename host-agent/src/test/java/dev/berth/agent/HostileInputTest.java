@@ -129,4 +129,73 @@ class HostileInputTest {
             assertThat(again).isNotNull();
         }
     }
+    @Test
+    void badInputIsA4xxWithAMessageAndTouchesNothing(LxcSandbox sandbox) throws Exception {
+        try (TestAgent agent = TestAgent.withNetwork(sandbox)) {
+            agent.profile("name: plain\nimage: busybox\n" + PRIVILEGED);
+            byte[] nullBody = "null".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] deep = ("[".repeat(1000) + "]".repeat(1000)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            for (byte[] body : List.of(nullBody, deep)) {
+                TestAgent.Reply reply = agent.raw("POST", "/1.0/containers", Map.of("Content-Type", "application/json"), body);
+                assertThat(reply.status()).as(reply.text()).isEqualTo(400);
+                assertThat(reply.json().path("error").asText()).isNotBlank();
+            }
+            assertThat(agent.request("GET", "/1.0/operations/x/wait?timeout=soon", null).status()).isIn(400, 404);
+
+            // names that are no hostname: refused before anything is made
+            for (String name : List.of("evil\u202Etxt.exe", "web\uD83D\uDE00", "a:b", "-x", "x-", "a_b")) {
+                TestAgent.Reply reply = agent.request("POST", "/1.0/containers", Map.of("name", name, "profiles", List.of("plain")));
+                assertThat(reply.status()).as(name + ": " + reply.text()).isEqualTo(400);
+            }
+            TestAgent.Reply dots = agent.request("GET", "/1.0/containers/%2e%2e", null);
+            assertThat(dots.status()).as(dots.text()).isEqualTo(400);
+            assertThat(dots.text()).doesNotContain("liblxc");
+
+            // limits the host cannot give, and a bridge it does not have: 400 before anything is made, saying what the host has
+            List<Map<String, Object>> beyond = List.of(Map.of("limits.memory", "1TiB"), Map.of("limits.memory", "1KiB"),
+                    Map.of("limits.cpu", "512"), Map.of("limits.cpu", "0-63"), Map.of("network.bridge", "nosuchbr0"));
+            int n = 0;
+            for (Map<String, Object> config : beyond) {
+                String name = sandbox.name("big" + n++);
+                TestAgent.Reply reply = agent.request("POST", "/1.0/containers", Map.of("name", name, "profiles", List.of("plain"),
+                        "config", config));
+                assertThat(reply.status()).as(config + ": " + reply.text()).isEqualTo(400);
+                assertThat(reply.json().path("error").asText()).as(config.toString())
+                        .containsAnyOf("this host has", "too little", "host's", "does not have online", "not a bridge on this host");
+                assertThat(sandbox.lxcpath().resolve(name)).doesNotExist();
+            }
+
+            String name = sandbox.name("files");
+            agent.launch(name, "plain");
+            // a bad snapshot name: 400, and the container was never frozen for it
+            TestAgent.Reply snapshot = agent.request("POST", "/1.0/containers/" + name + "/snapshots", Map.of("name", "../x"));
+            assertThat(snapshot.status()).as(snapshot.text()).isEqualTo(400);
+            assertThat(agent.container(name).path("status").asText()).isEqualTo("RUNNING");
+
+            // file headers out of range are 400s; a file at the top level is a valid path
+            String files = "/1.0/containers/" + name + "/files?path=";
+            for (Map<String, String> headers : List.of(Map.of("X-Berth-Mode", "9"), Map.of("X-Berth-Uid", "9999999999"),
+                    Map.of("X-Berth-Gid", "-1"))) {
+                java.util.Map<String, String> all = new java.util.HashMap<>(headers);
+                all.put("Content-Type", "application/octet-stream");
+                TestAgent.Reply reply = agent.raw("POST", files + "/x", all, "x".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                assertThat(reply.status()).as(headers + ": " + reply.text()).isEqualTo(400);
+                assertThat(reply.json().path("error").asText()).contains(headers.keySet().iterator().next());
+            }
+            TestAgent.Reply top = agent.raw("POST", files + "/atroot", Map.of("Content-Type", "application/octet-stream"),
+                    "top\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertThat(top.status()).as(top.text()).isEqualTo(200);
+            assertThat(agent.exec(name, "cat", "/atroot").stdout()).isEqualTo("top\n");
+
+            // a pull of / stays on the root filesystem: a whole tar, without /proc's files
+            TestAgent.Reply root = agent.request("GET", files + "/", null);
+            assertThat(root.status()).isEqualTo(200);
+            List<String> names = new java.util.ArrayList<>();
+            dev.berth.agent.files.Tar.Reader tar = new dev.berth.agent.files.Tar.Reader(new java.io.ByteArrayInputStream(root.body()));
+            for (var e = tar.next(); e != null; e = tar.next()) {
+                names.add(e.name());
+            }
+            assertThat(names).contains("atroot", "bin/busybox").noneMatch(e -> e.startsWith("proc/") || e.startsWith("sys/"));
+        }
+    }
 }

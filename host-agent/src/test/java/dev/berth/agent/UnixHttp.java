@@ -168,6 +168,25 @@ public final class UnixHttp {
         return request(socket, "GET", op.group(1) + "/wait?timeout=60", null);
     }
 
+    /** POSTs {@code file} as an archive body, streamed from disk; returns the raw response. */
+    public static String upload(Path socket, String path, Path file) throws Exception {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+             java.nio.channels.FileChannel in = java.nio.channels.FileChannel.open(file)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            String head = "POST " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + in.size() + "\r\n\r\n";
+            channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
+            for (long at = 0; at < in.size(); ) {
+                at += in.transferTo(at, in.size() - at, channel);
+            }
+            ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+            while (channel.read(buffer) > 0) {
+                // until the agent closes the connection
+            }
+            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+        }
+    }
+
     /** The whole raw response, status line and headers included. */
     public static String request(Path socket, String method, String path, String body) throws Exception {
         byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);

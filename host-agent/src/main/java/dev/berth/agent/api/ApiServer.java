@@ -45,7 +45,10 @@ public final class ApiServer {
     private static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
     /** How long a container's monitor may take to answer a state query before the API gives up on it. */
     static final Duration STATE_TIMEOUT = Duration.ofSeconds(10);
-    static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
+    /** No request of the API nests deeper than a handful of levels; 64 bounds what a parser does for a hostile body. */
+    static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder().maxNestingDepth(64).build()).build())
+            .findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
     private final Vertx vertx;
@@ -93,6 +96,17 @@ public final class ApiServer {
 
     public Router router() {
         Router router = Router.router(vertx);
+        // The router resolves dot segments after decoding (/1.0/containers/%2e%2e is /1.0): a path that
+        // holds one, plain or encoded, names no resource and is refused before any route sees it.
+        router.route().handler(ctx -> {
+            String raw = ctx.request().path();
+            String lower = raw == null ? "" : raw.toLowerCase(java.util.Locale.ROOT).replace("%2e", ".");
+            if (lower.contains("%2f") || lower.contains("%00") || java.util.Arrays.stream(lower.split("/")).anyMatch(p -> p.equals(".") || p.equals(".."))) {
+                ctx.fail(new BadRequest("the path " + raw + " holds a '.' or '..' segment or an encoded '/': no resource has such a name", null));
+                return;
+            }
+            ctx.next();
+        });
         // Image uploads stream to disk; everything else is JSON with a bounded body.
         router.post("/1.0/images").handler(images::upload);
         router.post("/1.0/containers/:name/files").handler(files::push);
@@ -540,7 +554,7 @@ public final class ApiServer {
     private void waitOperation(RoutingContext ctx) {
         Operations.Op op = operation(ctx);
         String timeoutParam = ctx.queryParams().get("timeout");
-        Duration timeout = timeoutParam == null ? DEFAULT_WAIT : Duration.ofSeconds(Long.parseLong(timeoutParam));
+        Duration timeout = timeoutParam == null ? DEFAULT_WAIT : Duration.ofSeconds(number(timeoutParam, "timeout", 0, 86_400, 10));
         CompletableFuture<Models.Operation> done = op.done().handle((v, t) -> op.view())
                 .completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(v -> op.view());
         Future.fromCompletionStage(done, ctx.vertx().getOrCreateContext())
@@ -590,10 +604,15 @@ public final class ApiServer {
             if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0) {
                 throw new BadRequest("the request needs a JSON body", null);
             }
-            return JSON.readValue(ctx.body().buffer().getBytes(), type);
+            T value = JSON.readValue(ctx.body().buffer().getBytes(), type);
+            if (value == null || value instanceof com.fasterxml.jackson.databind.node.NullNode) {
+                throw new BadRequest("the request body is JSON null: send an object", null);
+            }
+            return value;
         } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ")", null);
+            var at = e.getLocation();
+            throw new BadRequest("malformed JSON: " + e.getOriginalMessage()
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"), null);
         } catch (java.io.IOException e) {
             throw new BadRequest("unreadable body: " + e.getMessage(), null);
         }
@@ -655,6 +674,25 @@ public final class ApiServer {
             }
             respond(ctx, status, new Models.ErrorBody("error", status, message, field));
         }
+    }
+
+    /**
+     * A number the client sent (a header or query parameter), or 400 naming {@code field} and the range.
+     *
+     * @param radix 10, or 8 for file modes
+     */
+    static long number(String text, String field, long min, long max, int radix) {
+        long value;
+        try {
+            value = Long.parseLong(text.strip(), radix);
+        } catch (NumberFormatException e) {
+            value = Long.MIN_VALUE;
+        }
+        if (value < min || value > max) {
+            String range = radix == 8 ? "an octal mode from 0 to " + Long.toOctalString(max) : "a number from " + min + " to " + max;
+            throw new BadRequest(field + " must be " + range + ", not " + text, field);
+        }
+        return value;
     }
 
     /** Set by the upload routes while the request body is paused and unread (see {@link #error}). */

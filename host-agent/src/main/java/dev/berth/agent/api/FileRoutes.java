@@ -80,9 +80,10 @@ final class FileRoutes {
         ctx.put(ApiServer.UNREAD_UPLOAD, true);
         Lxc.validateName(name);
         String type = header(ctx, "X-Berth-Type", "file");
-        int mode = Integer.parseInt(header(ctx, "X-Berth-Mode", type.equals("directory") ? "0755" : "0644"), 8);
-        int uid = Integer.parseInt(header(ctx, "X-Berth-Uid", "0"));
-        int gid = Integer.parseInt(header(ctx, "X-Berth-Gid", "0"));
+        int mode = (int) ApiServer.number(header(ctx, "X-Berth-Mode", type.equals("directory") ? "0755" : "0644"), "X-Berth-Mode", 0, 07777, 8);
+        // ids inside the container: what a 32-bit id may be, less -1 (no id)
+        int uid = (int) ApiServer.number(header(ctx, "X-Berth-Uid", "0"), "X-Berth-Uid", 0, Integer.MAX_VALUE, 10);
+        int gid = (int) ApiServer.number(header(ctx, "X-Berth-Gid", "0"), "X-Berth-Gid", 0, Integer.MAX_VALUE, 10);
         if (!type.equals("file") && !type.equals("directory")) {
             throw new ApiServer.BadRequest("X-Berth-Type must be file or directory (a tar stream), not " + type, "X-Berth-Type");
         }

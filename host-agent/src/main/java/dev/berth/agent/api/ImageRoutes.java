@@ -18,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 
 /**
  * {@code /1.0/images}: list, get, build (debootstrap recipe, busybox), import (a rootfs archive
@@ -31,8 +30,10 @@ final class ImageRoutes {
     static final java.util.Set<String> ARCHIVE_TYPES = java.util.Set.of("application/octet-stream", "application/x-tar",
             "application/gzip", "application/x-xz");
 
-    /** The largest archive the agent takes in one upload. */
-    static final long MAX_UPLOAD = 16L << 30;
+    /** The largest archive the agent takes in one upload: 16 GiB, or the system property {@code berth.upload.max} (bytes). */
+    static long maxUpload() {
+        return Long.getLong("berth.upload.max", 16L << 30);
+    }
 
     private final ApiServer api;
     private final ImageStore images;
@@ -126,21 +127,18 @@ final class ImageRoutes {
         ctx.request().pause(); // until the file is open to take the body
         ctx.put(ApiServer.UNREAD_UPLOAD, true);
         String length = ctx.request().getHeader("Content-Length");
-        if (length != null && Long.parseLong(length) > MAX_UPLOAD) {
-            throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");
+        if (length != null && ApiServer.number(length, "Content-Length", 0, Long.MAX_VALUE, 10) > maxUpload()) {
+            throw new ApiServer.PayloadTooLarge("the archive is larger than " + sizeOf(maxUpload()));
         }
         Upload upload = check.get();
-        Path file = dir.resolve(".upload-" + UUID.randomUUID());
+        Path file = dev.berth.agent.store.Scratch.name(dir, "upload");
         ctx.vertx().fileSystem().mkdirs(dir.toString())
                 .compose(v -> ctx.vertx().fileSystem().open(file.toString(), new OpenOptions().setCreateNew(true).setWrite(true)))
-                .compose(open -> ctx.request().pipeTo(open).map(v -> open))
+                .compose(open -> receiveAtMost(ctx, open, maxUpload()).map(v -> open))
                 .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work(upload.description(), null, null, false, () -> {
                     try {
                         if (Files.size(file) == 0) {
                             throw new ApiServer.BadRequest("the request body is empty: send the archive as the body", null);
-                        }
-                        if (Files.size(file) > MAX_UPLOAD) {
-                            throw new ApiServer.PayloadTooLarge("the archive is larger than " + (MAX_UPLOAD >> 30) + " GiB");
                         }
                         return upload.importer().importFile(file);
                     } finally {
@@ -155,6 +153,39 @@ final class ImageRoutes {
                     }
                     ctx.fail(t);
                 });
+    }
+
+    private static String sizeOf(long bytes) {
+        return bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? (bytes >> 30) + " GiB" : bytes + " bytes";
+    }
+
+    /**
+     * Streams the request body into {@code file}, counting as it goes: a body larger than {@code max}
+     * (a missing or false Content-Length) fails with 413 as soon as it passes the limit, not once it
+     * is on disk. Back-pressure as a pipe has it: the request pauses while the file's queue is full.
+     */
+    private static io.vertx.core.Future<Void> receiveAtMost(RoutingContext ctx, io.vertx.core.file.AsyncFile file, long max) {
+        io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+        io.vertx.core.http.HttpServerRequest request = ctx.request();
+        long[] received = {0};
+        file.drainHandler(v -> request.resume());
+        request.handler(chunk -> {
+            received[0] += chunk.length();
+            if (received[0] > max) {
+                request.handler(null);
+                file.close();
+                done.tryFail(new ApiServer.PayloadTooLarge("the archive is larger than " + sizeOf(max)));
+                return;
+            }
+            file.write(chunk);
+            if (file.writeQueueFull()) {
+                request.pause();
+            }
+        });
+        request.exceptionHandler(done::tryFail);
+        request.endHandler(v -> file.close().onComplete(done));
+        request.resume();
+        return done.future();
     }
 
     void delete(RoutingContext ctx) {

@@ -38,6 +38,9 @@ final class StorageRoutes {
         Lxc.validateName(name);
         JsonNode body = ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0 ? ApiServer.JSON.createObjectNode() : ApiServer.parse(ctx, JsonNode.class);
         String snapshot = body.hasNonNull("name") ? body.get("name").asText() : null;
+        if (snapshot != null) {
+            Instances.checkSnapshotName(snapshot); // before the operation, which freezes the container
+        }
         api.accepted(ctx, operations.submit("Snapshotting " + name, name, "container-snapshot-created",
                 () -> {
                     Instances.SnapshotView taken = instances.snapshot(name, snapshot);
@@ -49,6 +52,7 @@ final class StorageRoutes {
         String name = ctx.pathParam("name");
         String snapshot = ctx.pathParam("snapshot");
         Lxc.validateName(name);
+        Instances.checkSnapshotName(snapshot);
         api.accepted(ctx, operations.submit("Restoring " + name + " to snapshot " + snapshot, name, "container-restored", () -> {
             instances.restore(name, snapshot);
             return Map.of("restored", snapshot);
@@ -59,6 +63,7 @@ final class StorageRoutes {
         String name = ctx.pathParam("name");
         String snapshot = ctx.pathParam("snapshot");
         Lxc.validateName(name);
+        Instances.checkSnapshotName(snapshot);
         api.accepted(ctx, operations.submit("Deleting snapshot " + snapshot + " of " + name, name, "container-snapshot-deleted", () -> {
             instances.deleteSnapshot(name, snapshot);
             return null;

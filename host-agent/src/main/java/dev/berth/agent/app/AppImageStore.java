@@ -191,7 +191,7 @@ public final class AppImageStore {
      * gzip-compressed). {@code name} (name[:tag]) replaces the archive's own; needed when it has none.
      */
     public AppImage importArchive(Path archive, String name, String source) {
-        Path staging = dir.resolve(".staging-" + UUID.randomUUID());
+        Path staging = dev.berth.agent.store.Scratch.name(dir, "staging");
         try {
             Files.createDirectories(staging);
             unpackArchive(archive, staging);

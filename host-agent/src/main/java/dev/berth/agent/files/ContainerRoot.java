@@ -227,24 +227,44 @@ public final class ContainerRoot implements AutoCloseable {
         try {
             Path base = proc(fd).resolve("."); // "." so that the walk enters the descriptor's directory
             Tar.Writer tar = new Tar.Writer(out);
-            try (var walk = Files.walk(base, MAX_DEPTH)) {
-                for (Path p : (Iterable<Path>) walk::iterator) {
-                    if (p.equals(base)) {
-                        continue;
-                    }
-                    String name = base.relativize(p).toString();
-                    Stat stat = statOf(p, path + "/" + name, true);
-                    Tar.Entry entry = new Tar.Entry(name, stat.type(), stat.mode(), stat.uid(), stat.gid(), stat.size(), stat.mtime(),
-                            stat.linkTarget());
-                    if (stat.type() == Tar.Type.FILE) {
-                        try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-                            tar.add(entry, in);
+            // One filesystem, as tar --one-file-system: a pull of / does not walk into /proc, /sys or /dev.
+            Object device = Files.getAttribute(base, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            Files.walkFileTree(base, java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class), MAX_DEPTH,
+                    new java.nio.file.SimpleFileVisitor<>() {
+                        @Override
+                        public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes a)
+                                throws IOException {
+                            if (!dir.equals(base) && !device.equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
+                                return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+                            }
+                            add(dir);
+                            return java.nio.file.FileVisitResult.CONTINUE;
                         }
-                    } else if (stat.type() != Tar.Type.OTHER) {
-                        tar.add(entry, InputStream.nullInputStream());
-                    }
-                }
-            }
+
+                        @Override
+                        public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a)
+                                throws IOException {
+                            add(file);
+                            return java.nio.file.FileVisitResult.CONTINUE;
+                        }
+
+                        private void add(Path p) throws IOException {
+                            if (p.equals(base)) {
+                                return;
+                            }
+                            String name = base.relativize(p).toString();
+                            Stat stat = statOf(p, path + "/" + name, true);
+                            Tar.Entry entry = new Tar.Entry(name, stat.type(), stat.mode(), stat.uid(), stat.gid(), stat.size(),
+                                    stat.mtime(), stat.linkTarget());
+                            if (stat.type() == Tar.Type.FILE) {
+                                try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
+                                    tar.add(entry, in);
+                                }
+                            } else if (stat.type() != Tar.Type.OTHER) {
+                                tar.add(entry, InputStream.nullInputStream());
+                            }
+                        }
+                    });
             tar.finish();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -412,7 +432,8 @@ public final class ContainerRoot implements AutoCloseable {
     }
 
     private int resolve(String path, int flags) {
-        List<String> parts = parts(path);
+        // "" is the root itself: the parent of a top-level path such as /atroot
+        List<String> parts = path.isEmpty() ? List.of() : parts(path);
         String relative = parts.isEmpty() ? "." : String.join("/", parts);
         int fd = Native.openat2(rootFd, relative, flags, 0, RESOLVE);
         check(fd, path);

@@ -42,7 +42,6 @@ public final class ImageStore {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final Path dir;
-    private final Object records = new Object();
 
     public ImageStore(Path dir) {
         this.dir = dir;
@@ -170,24 +169,31 @@ public final class ImageStore {
         Path build = null;
         try {
             Files.createDirectories(dir);
-            build = Files.createTempDirectory(dir, ".build-");
+            build = Files.createDirectory(dev.berth.agent.store.Scratch.name(dir, "build"));
             Path rootfs = Files.createDirectory(build.resolve("rootfs"));
             List<String> packages = builder.build(rootfs);
             InitSystem init = InitSystem.detect(rootfs);
             String fingerprint = Fingerprint.of(rootfs);
             Path target = dir.resolve(fingerprint);
-            synchronized (records) {
-                if (!Files.exists(target.resolve("image.json"))) {
-                    try {
-                        Files.move(build, target, StandardCopyOption.ATOMIC_MOVE);
-                        build = null;
-                        AtomicFiles.syncDirectory(dir);
-                        write(new Image(fingerprint, List.of(), size(target.resolve("rootfs")), Instant.now(), Map.copyOf(recipe),
-                                init.lxcConfig(), packages, target.resolve("rootfs")));
-                    } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                        // another agent sharing the store moved the same image into place first
-                    }
+            Path built = build;
+            boolean moved = dev.berth.agent.store.StoreLock.with(dir, () -> {
+                if (Files.exists(target.resolve("image.json"))) {
+                    return false;
                 }
+                try {
+                    Files.move(built, target, StandardCopyOption.ATOMIC_MOVE);
+                    AtomicFiles.syncDirectory(dir);
+                    write(new Image(fingerprint, List.of(), size(target.resolve("rootfs")), Instant.now(), Map.copyOf(recipe),
+                            init.lxcConfig(), packages, target.resolve("rootfs")));
+                    return true;
+                } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+                    return false; // another agent sharing the store moved the same image into place first
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            if (moved) {
+                build = null;
             }
             return addAliases(read(target), aliases);
         } catch (IOException e) {
@@ -205,7 +211,7 @@ public final class ImageStore {
     /** Points {@code alias} at {@code image}, taking it from any image that had it. */
     public Image addAliases(Image image, List<String> aliases) {
         aliases.forEach(ImageStore::checkAlias);
-        synchronized (records) {
+        return dev.berth.agent.store.StoreLock.with(dir, () -> {
             for (String alias : aliases) {
                 for (Image other : list()) {
                     if (!other.fingerprint().equals(image.fingerprint()) && other.aliases().contains(alias)) {
@@ -219,18 +225,18 @@ public final class ImageStore {
             Image updated = current.withAliases(merged);
             write(updated);
             return updated;
-        }
+        });
     }
 
     /** Removes {@code alias} from the image it names. */
     public Image removeAlias(String alias) {
-        synchronized (records) {
+        return dev.berth.agent.store.StoreLock.with(dir, () -> {
             Image image = list().stream().filter(i -> i.aliases().contains(alias)).findFirst()
                     .orElseThrow(() -> new ImageException.NotFound("no image alias \"" + alias + "\""));
             Image updated = image.withAliases(image.aliases().stream().filter(a -> !a.equals(alias)).toList());
             write(updated);
             return updated;
-        }
+        });
     }
 
     /**
@@ -242,7 +248,7 @@ public final class ImageStore {
             throw new ImageException.InUse("image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
                     + " is used by containers " + users + "; delete them first");
         }
-        synchronized (records) {
+        dev.berth.agent.store.StoreLock.with(dir, () -> {
             Path entry = dir.resolve(image.fingerprint());
             try {
                 // The record goes first: a half-deleted image is not an image.
@@ -253,7 +259,8 @@ public final class ImageStore {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot delete image " + image.fingerprint(), e);
             }
-        }
+            return null;
+        });
     }
 
     /** Refuses a bad alias before any work starts (the API's 400), with the rule it broke. */

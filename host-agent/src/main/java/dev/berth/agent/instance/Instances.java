@@ -106,8 +106,15 @@ public final class Instances {
      *
      * @throws InstanceException.Conflict if the name is taken or being taken
      */
+    /** A new container's name becomes its hostname, its directory and a name in listings: what a hostname label may be. */
+    private static final java.util.regex.Pattern HOSTNAME = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
+
     public Reservation reserve(String name) {
         Lxc.validateName(name);
+        if (!HOSTNAME.matcher(name).matches()) {
+            throw new InstanceException.Invalid("\"" + name.replaceAll("\\p{C}", "?") + "\" is not a container name: it becomes the"
+                    + " container's hostname, so it is 1-63 ASCII letters, digits and '-', not starting or ending with '-' (for example web-1)");
+        }
         if (!busy.add(name)) {
             throw new InstanceException.Conflict("container \"" + name + "\" is being created or changed by another operation");
         }
@@ -148,6 +155,7 @@ public final class Instances {
             images.get(imageRef);
         }
         LxcConfig.render(profile, host, null);
+        HostCapacity.check(profile.spec(), host);
         checkNetwork(profile.spec().network());
         appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
         appSpec(profile.spec()); // app limits above the container's are a 4xx now
@@ -215,6 +223,7 @@ public final class Instances {
                 stage("app", "app image " + app.image() + " is " + appImage.digest());
             }
             ProfileSpec.Network netSpec = profile.spec().network();
+            HostCapacity.check(profile.spec(), host);
             checkNetwork(netSpec);
             InitSystem init;
             try {
@@ -547,6 +556,11 @@ public final class Instances {
             log.info("Snapshot " + snap + " of " + name + " taken (" + info.bytes() + " bytes in its layer)");
             return new SnapshotView(info.name(), info.created(), info.bytes());
         });
+    }
+
+    /** @throws InstanceException.Invalid unless {@code snapshot} is a snapshot name */
+    public static void checkSnapshotName(String snapshot) {
+        Snapshots.dir(Path.of("/"), snapshot);
     }
 
     public List<SnapshotView> snapshots(String name) {

@@ -72,9 +72,36 @@ public final class StateProbe implements AutoCloseable {
                 return new Probe(frozen, known.pid());
             }
         }
-        LxcContainer handle = handles.computeIfAbsent(name, n -> Lxc.open(n, lxcpath));
-        LxcState state = handle.state();
-        int pid = state == LxcState.STOPPED ? -1 : handle.initPid().orElse(-1);
+        // A delete may close the shared handle or remove the container while this asks: the answer is then
+        // "not defined" if it went, else one more try on a fresh handle. An operation on another container
+        // never fails because of it.
+        for (int attempt = 0; ; attempt++) {
+            LxcContainer handle = null;
+            try {
+                handle = handles.computeIfAbsent(name, n -> Lxc.open(n, lxcpath));
+                return ask(name, handle);
+            } catch (RuntimeException e) {
+                if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
+                    forget(name);
+                    return null;
+                }
+                if (attempt > 0) {
+                    throw e;
+                }
+                if (handle != null) {
+                    handles.remove(name, handle);
+                }
+            }
+        }
+    }
+
+    private Probe ask(String name, LxcContainer handle) {
+        LxcState state;
+        int pid;
+        synchronized (handle) { // forget() closes under the same monitor, never in the middle of a question
+            state = handle.state();
+            pid = state == LxcState.STOPPED ? -1 : handle.initPid().orElse(-1);
+        }
         if (pid <= 0) {
             pids.remove(name);
             return new Probe(state, null);
@@ -93,7 +120,9 @@ public final class StateProbe implements AutoCloseable {
         pids.remove(name);
         LxcContainer handle = handles.remove(name);
         if (handle != null) {
-            handle.close();
+            synchronized (handle) {
+                handle.close();
+            }
         }
     }
 

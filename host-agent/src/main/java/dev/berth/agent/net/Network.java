@@ -107,11 +107,12 @@ public final class Network implements AutoCloseable {
     public void refreshHosts(ToIntFunction<String> pidOf, ToIntFunction<String> idShiftOf) {
         Map<String, String> entries = ipam.leases();
         for (String name : entries.keySet()) {
-            int pid = pidOf.applyAsInt(name);
-            if (pid <= 0) {
-                continue;
-            }
+            // Another container's state is asked here (it may be mid-delete): nothing about it fails the caller.
             try {
+                int pid = pidOf.applyAsInt(name);
+                if (pid <= 0) {
+                    continue;
+                }
                 Hosts.update(name, pid, idShiftOf.applyAsInt(name), entries);
             } catch (RuntimeException e) {
                 log.warn("cannot update /etc/hosts in " + name + ": " + e.getMessage());

@@ -287,10 +287,13 @@ public final class Berthd implements AutoCloseable {
                 name -> log.info("Deleted ephemeral container " + name + " on its stop"))));
         snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(instances::scheduledSnapshots, true).onSuccess(done -> done.forEach(
                 line -> log.info("Automatic snapshots: " + line))));
-        operations = new Operations(events, log);
+        operations = new Operations(events, log, settings.stateDir().resolve("operations"));
         dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
         instances.appStore(appImages);
         dev.berth.agent.instance.Apps apps = new dev.berth.agent.instance.Apps(instances, appImages, events, log);
+        for (String action : apps.recoverUpgrades()) {
+            log.warn(action);
+        }
         // App states and health checks: a file read per running app each half second, the checks when due (virtual threads).
         appMonitor = v.setPeriodic(25, id -> {
             if (apps.due()) { // a volatile read on the event loop; the work, when there is some, on a worker

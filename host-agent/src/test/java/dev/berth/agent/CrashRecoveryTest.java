@@ -43,7 +43,8 @@ class CrashRecoveryTest {
             survivorPid = c.initPid().orElseThrow();
         }
 
-        killedAt("launch-after-define", state, socket, sandbox, "POST", "/1.0/containers", "{\"name\":\"" + halfMade + "\"}");
+        String interrupted = killedAt("launch-after-define", state, socket, sandbox, "POST", "/1.0/containers",
+                "{\"name\":\"" + halfMade + "\"}");
         assertThat(sandbox.lxcpath().resolve(halfMade).resolve("config")).as("the launch got as far as defining").exists();
         killedAt("delete-after-intent", state, socket, sandbox, "DELETE", "/1.0/containers/" + doomed, null);
 
@@ -56,16 +57,23 @@ class CrashRecoveryTest {
                 assertThat(c.initPid().orElseThrow()).as("never restarted").isEqualTo(survivorPid);
             }
             assertThat(UnixHttp.request(socket, "GET", "/1.0/containers/" + survivor, null)).contains("\"status\":\"RUNNING\"");
+            // the operation the agent was killed in still answers, saying what became of it
+            String op = UnixHttp.request(socket, "GET", interrupted + "/wait?timeout=5", null);
+            assertThat(op).startsWith("HTTP/1.1 200").contains("\"status\":\"failure\"", "interrupted: berthd stopped");
         }
     }
 
     /** Runs berthd as its own process with a failpoint, sends the request, and SIGKILLs it at the failpoint. */
-    private static void killedAt(String failpoint, Path state, Path socket, LxcSandbox sandbox, String method, String path,
-                                 String body) throws Exception {
+    /** @return the URL of the operation the agent was killed in */
+    private static String killedAt(String failpoint, Path state, Path socket, LxcSandbox sandbox, String method, String path,
+                                   String body) throws Exception {
         try (AgentProcess agent = AgentProcess.start(failpoint, state, socket, sandbox)) {
-            UnixHttp.request(socket, method, path, body);
+            String accepted = UnixHttp.request(socket, method, path, body);
             assertThat(agent.awaitFailpoint(failpoint)).as("reached " + failpoint).isTrue();
             agent.kill();
+            java.util.regex.Matcher op = java.util.regex.Pattern.compile("\"operation\":\"([^\"]+)\"").matcher(accepted);
+            assertThat(op.find()).as(accepted).isTrue();
+            return op.group(1);
         }
     }
 

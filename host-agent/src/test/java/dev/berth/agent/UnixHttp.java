@@ -174,7 +174,8 @@ public final class UnixHttp {
              java.nio.channels.FileChannel in = java.nio.channels.FileChannel.open(file)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
             String head = "POST " + path + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n"
-                    + "Content-Type: application/octet-stream\r\nContent-Length: " + in.size() + "\r\n\r\n";
+                    + "Content-Type: application/octet-stream\r\nX-Berth-Filename: " + file.getFileName()
+                    + "\r\nContent-Length: " + in.size() + "\r\n\r\n";
             channel.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII)));
             for (long at = 0; at < in.size(); ) {
                 at += in.transferTo(at, in.size() - at, channel);

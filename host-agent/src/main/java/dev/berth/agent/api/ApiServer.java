@@ -101,8 +101,8 @@ public final class ApiServer {
         router.route().handler(ctx -> {
             String raw = ctx.request().path();
             String lower = raw == null ? "" : raw.toLowerCase(java.util.Locale.ROOT).replace("%2e", ".");
-            if (lower.contains("%2f") || lower.contains("%00") || java.util.Arrays.stream(lower.split("/")).anyMatch(p -> p.equals(".") || p.equals(".."))) {
-                ctx.fail(new BadRequest("the path " + raw + " holds a '.' or '..' segment or an encoded '/': no resource has such a name", null));
+            if (java.util.Arrays.stream(lower.split("/")).anyMatch(p -> p.equals(".") || p.equals(".."))) {
+                ctx.fail(new BadRequest("the path " + raw + " holds a '.' or '..' segment: no resource has such a name", null));
                 return;
             }
             ctx.next();
@@ -669,8 +669,22 @@ public final class ApiServer {
                 // refused before the body was read (an upload with a bad name): say so, then close, so
                 // that a client still sending sees the answer rather than waiting on a full socket
                 ctx.response().putHeader("Connection", "close");
-                ctx.response().endHandler(v -> ctx.request().connection().close());
-                ctx.request().resume();
+                // Closing with the body unread resets the connection, and a client still writing may lose the
+                // answer: the rest of the body is read and dropped for up to a second, then the connection closes.
+                io.vertx.core.http.HttpServerRequest request = ctx.request();
+                ctx.response().endHandler(v -> {
+                    if (request.isEnded()) {
+                        request.connection().close();
+                        return;
+                    }
+                    long timer = vertx.setTimer(1000, t -> request.connection().close());
+                    request.endHandler(e -> {
+                        vertx.cancelTimer(timer);
+                        request.connection().close();
+                    });
+                });
+                request.handler(chunk -> { });
+                request.resume();
             }
             respond(ctx, status, new Models.ErrorBody("error", status, message, field));
         }

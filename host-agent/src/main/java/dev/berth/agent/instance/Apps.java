@@ -20,6 +20,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -364,12 +365,27 @@ public final class Apps {
             int previous = AppRuntime.currentRevision(root);
             int next = AppRuntime.revisions(root).stream().mapToInt(AppRuntime.Revision::number).max().orElse(0) + 1;
             AppSpec upgraded = spec.withImage(ref);
-            stage("unpack", "unpacking " + ref + " (" + image.digest().substring(0, 19) + ") as revision " + next);
-            AppRuntime.install(store, image, upgraded, root, name, instances.appBindsOf(name), next);
-            stage("switch", "stopping revision " + previous + ", starting revision " + next);
-            String failure = switchAndWait(name, container, root, init, spec, next, timeout);
+            Path dir = instances.lxcpath().resolve(name);
+            UpgradeIntent intent = new UpgradeIntent(previous, next, ref, false);
+            intent.write(dir);
+            String failure;
+            try {
+                stage("unpack", "unpacking " + ref + " (" + image.digest().substring(0, 19) + ") as revision " + next);
+                AppRuntime.install(store, image, upgraded, root, name, instances.appBindsOf(name), next);
+                Failpoints.hit("upgrade-after-unpack");
+                stage("switch", "stopping revision " + previous + ", starting revision " + next);
+                failure = switchAndWait(name, container, root, init, spec, next, timeout);
+            } catch (RuntimeException | InterruptedException e) {
+                if (AppRuntime.currentRevision(root) == previous) { // nothing switched: the old revision still runs
+                    deleteRevision(root, next);
+                    UpgradeIntent.clear(dir);
+                }
+                throw e;
+            }
             if (failure == null) {
+                intent.asVerified().write(dir);
                 List<Integer> pruned = AppRuntime.prune(root, keepOf(name));
+                UpgradeIntent.clear(dir);
                 log.info("Upgraded the app in " + name + " to " + ref + " (revision " + next + ")"
                         + (pruned.isEmpty() ? "" : "; deleted old revisions " + pruned));
                 View v = refreshed(name);
@@ -377,7 +393,8 @@ public final class Apps {
             }
             stage("rollback", "revision " + next + " " + failure + "; switching back to revision " + previous);
             String back = switchAndWait(name, container, root, init, spec, previous, timeout);
-            root.delete(AppRuntime.REVISIONS + "/" + next);
+            deleteRevision(root, next);
+            UpgradeIntent.clear(dir);
             refreshed(name);
             String message = "the upgrade of " + name + "'s app to " + ref + " failed: revision " + next + " " + failure
                     + "; rolled back to revision " + previous + (back == null ? ", which runs again" : ", which " + back + " as well")
@@ -386,6 +403,70 @@ public final class Apps {
             events.publish("app", Map.of("container", name, "action", "rollback", "revision", previous, "reason", failure));
             throw new AppImageException.Invalid(message);
         }));
+    }
+
+    private static void deleteRevision(ContainerRoot root, int revision) {
+        try {
+            root.delete(AppRuntime.REVISIONS + "/" + revision);
+        } catch (dev.berth.agent.files.FileException.NotFound e) {
+            // never unpacked
+        }
+    }
+
+    /**
+     * App upgrades an agent was killed in (their intent is on disk): one whose new revision had passed
+     * its check is finished; any other is rolled back to the revision that ran before, which is started
+     * (health is then followed as usual). A container that is not running keeps its intent for the next start.
+     *
+     * @return what was done, for the log
+     */
+    public List<String> recoverUpgrades() {
+        List<String> actions = new ArrayList<>();
+        for (String name : instances.names()) {
+            Path dir = instances.lxcpath().resolve(name);
+            UpgradeIntent intent;
+            try {
+                intent = UpgradeIntent.read(dir).orElse(null);
+            } catch (RuntimeException e) {
+                actions.add("cannot read the interrupted app upgrade of " + name + ": " + e.getMessage());
+                continue;
+            }
+            if (intent == null) {
+                continue;
+            }
+            StateProbe.Probe probe = instances.probe(name);
+            if (probe == null || probe.pid() == null) {
+                actions.add("the app upgrade of " + name + " to " + intent.image() + " was interrupted; it is finished or rolled back"
+                        + " when the agent next starts with the container running");
+                continue;
+            }
+            try {
+                actions.add(instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+                    if (intent.verified()) {
+                        AppRuntime.prune(root, keepOf(name));
+                        UpgradeIntent.clear(dir);
+                        return new Outcome(name, intent.next(), intent.image(), null, null,
+                                "finished the interrupted app upgrade of " + name + " to revision " + intent.next());
+                    }
+                    if (AppRuntime.currentRevision(root) != intent.previous()) {
+                        AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
+                        AppRuntime.switchTo(root, intent.previous());
+                    }
+                    if (intent.next() != intent.previous()) {
+                        deleteRevision(root, intent.next());
+                    }
+                    start(name, container, root, init);
+                    UpgradeIntent.clear(dir);
+                    events.publish("app", Map.of("container", name, "action", "rollback", "revision", intent.previous(),
+                            "reason", "the agent stopped during the upgrade"));
+                    return new Outcome(name, intent.previous(), null, null, null, "rolled back the interrupted app upgrade of " + name
+                            + " to " + intent.image() + ": revision " + intent.previous() + " runs again");
+                })).note());
+            } catch (RuntimeException e) {
+                actions.add("cannot recover the interrupted app upgrade of " + name + ": " + e.getMessage());
+            }
+        }
+        return actions;
     }
 
     /** Switches container {@code name}'s app back to revision {@code to}, or to the newest one before the current. */
@@ -416,6 +497,7 @@ public final class Apps {
         AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
         AppRuntime.switchTo(root, revision);
         start(name, container, root, init);
+        Failpoints.hit("app-switch-started");
         View v = awaitUp(name, timeout);
         if (v.state().equals("running") && (v.health().equals("healthy") || v.health().equals("none"))) {
             return null;

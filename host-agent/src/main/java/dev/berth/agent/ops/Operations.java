@@ -51,9 +51,9 @@ public final class Operations implements AutoCloseable {
 
     /** One operation and its outcome. */
     public final class Op {
-        private final String id = UUID.randomUUID().toString();
+        private final String id;
         private final Work work;
-        private final Instant created = Instant.now();
+        private final Instant created;
         private final CompletableFuture<Object> done = new CompletableFuture<>();
         private final AtomicReference<Status> status = new AtomicReference<>(Status.PENDING);
         private volatile Map<String, Object> progress = Map.of();
@@ -62,7 +62,13 @@ public final class Operations implements AutoCloseable {
         private volatile Thread thread;
 
         private Op(Work work) {
+            this(work, UUID.randomUUID().toString(), Instant.now());
+        }
+
+        private Op(Work work, String id, Instant created) {
             this.work = work;
+            this.id = id;
+            this.created = created;
         }
 
         public String id() {
@@ -168,6 +174,7 @@ public final class Operations implements AutoCloseable {
             finished = Instant.now();
             complete.run();
             publish();
+            journal(this);
             return true;
         }
     }
@@ -178,9 +185,98 @@ public final class Operations implements AutoCloseable {
     private final Map<String, Op> operations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> containerLocks = new ConcurrentHashMap<>();
 
+    /** Where each operation is written when it starts and when it ends, or null to keep them in memory only. */
+    private final java.nio.file.Path journal;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+            .findAndRegisterModules().disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
     public Operations(Events events, AgentLog log) {
+        this(events, log, null);
+    }
+
+    /**
+     * Operations journalled in {@code journal}, so that an operation asked about after an agent
+     * restart still answers: finished ones as they ended, and ones the agent was stopped in as
+     * failures that say so (the agent's start finishes or undoes what they had begun).
+     */
+    public Operations(Events events, AgentLog log, java.nio.file.Path journal) {
         this.events = events;
         this.log = log;
+        this.journal = journal;
+        if (journal != null) {
+            restore();
+        }
+    }
+
+    private void restore() {
+        Instant horizon = Instant.now().minus(RETENTION);
+        try {
+            java.nio.file.Files.createDirectories(journal);
+            try (var files = java.nio.file.Files.list(journal)) {
+                for (java.nio.file.Path file : files.filter(f -> f.getFileName().toString().endsWith(".json")).toList()) {
+                    Models.Operation view;
+                    try {
+                        view = JSON.readValue(file.toFile(), Models.Operation.class);
+                    } catch (java.io.IOException e) {
+                        java.nio.file.Files.deleteIfExists(file); // torn by a crash while it was written
+                        continue;
+                    }
+                    if (view.finished() != null && view.finished().isBefore(horizon)) {
+                        java.nio.file.Files.deleteIfExists(file);
+                        continue;
+                    }
+                    List<String> containers = view.resources() == null ? List.of() : view.resources().getOrDefault("containers", List.of());
+                    String container = containers.isEmpty() ? null : containers.getFirst().substring("/1.0/containers/".length());
+                    Op op = new Op(new Work(view.description(), container, null, false, () -> null), view.id(), view.created());
+                    Status was = Status.valueOf(view.status().toUpperCase(java.util.Locale.ROOT));
+                    op.ended.set(true);
+                    op.finished = view.finished() != null ? view.finished() : Instant.now();
+                    switch (was) {
+                        case SUCCESS -> {
+                            op.status.set(Status.SUCCESS);
+                            op.done.complete(view.metadata());
+                        }
+                        case FAILURE, CANCELLED -> {
+                            op.status.set(was);
+                            op.done.completeExceptionally(was == Status.FAILURE ? new RuntimeException(view.error())
+                                    : new java.util.concurrent.CancellationException(view.description() + " was cancelled"));
+                        }
+                        default -> {
+                            op.status.set(Status.FAILURE);
+                            op.done.completeExceptionally(new RuntimeException("interrupted: berthd stopped while this operation was "
+                                    + view.status() + "; on its next start it finished or undid what had begun (see its log and"
+                                    + " the container's state)"));
+                            journal(op);
+                        }
+                    }
+                    operations.put(op.id, op);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the operations journal " + journal, e);
+        }
+    }
+
+    /** Writes {@code op} as it is now (not synced: a host crash may lose the last few, an agent crash does not). */
+    private void journal(Op op) {
+        if (journal == null) {
+            return;
+        }
+        try {
+            dev.berth.agent.store.AtomicFiles.write(journal.resolve(op.id + ".json"), JSON.writeValueAsBytes(op.view()), false);
+        } catch (java.io.IOException e) {
+            log.warn("cannot journal operation " + op.id + ": " + e.getMessage());
+        }
+    }
+
+    private void forget(Op op) {
+        if (journal != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(journal.resolve(op.id + ".json"));
+            } catch (java.io.IOException e) {
+                log.warn("cannot remove operation " + op.id + " from the journal: " + e.getMessage());
+            }
+        }
     }
 
     /** The operation whose work the calling thread is doing, if any. */
@@ -196,8 +292,15 @@ public final class Operations implements AutoCloseable {
         Op op = new Op(work);
         // Finished operations are kept for a while for late waiters, then dropped: the map stays bounded.
         Instant horizon = Instant.now().minus(RETENTION);
-        operations.values().removeIf(old -> old.finished != null && old.finished.isBefore(horizon));
+        operations.values().removeIf(old -> {
+            boolean expired = old.finished != null && old.finished.isBefore(horizon);
+            if (expired) {
+                forget(old);
+            }
+            return expired;
+        });
         operations.put(op.id, op);
+        journal(op);
         op.publish();
         threads.submit(op::run);
         return op;

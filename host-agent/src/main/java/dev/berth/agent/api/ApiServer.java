@@ -335,7 +335,7 @@ public final class ApiServer {
                         running ? c.memoryLimit() : null,
                         running ? Integer.parseInt(c.cgroupItem("pids.current").strip()) : null,
                         running ? c.ipAddresses(null, null).stream().map(a -> a.getHostAddress()).toList() : List.of(),
-                        Models.AppState.of(appService.view(name)));
+                        Views.appState(appService.view(name)));
             }
         }, 200);
     }
@@ -544,11 +544,11 @@ public final class ApiServer {
     private void cancelOperation(RoutingContext ctx) {
         Operations.Op op = operation(ctx);
         operations.cancel(op);
-        respond(ctx, 200, op.view());
+        respond(ctx, 200, Views.operation(op.view()));
     }
 
     private void getOperation(RoutingContext ctx) {
-        respond(ctx, 200, operation(ctx).view());
+        respond(ctx, 200, Views.operation(operation(ctx).view()));
     }
 
     private void waitOperation(RoutingContext ctx) {
@@ -556,7 +556,7 @@ public final class ApiServer {
         String timeoutParam = ctx.queryParams().get("timeout");
         Duration timeout = timeoutParam == null ? DEFAULT_WAIT : Duration.ofSeconds(number(timeoutParam, "timeout", 0, 86_400, 10));
         CompletableFuture<Models.Operation> done = op.done().handle((v, t) -> op.view())
-                .completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(v -> op.view());
+                .completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(v -> Views.operation(op.view()));
         Future.fromCompletionStage(done, ctx.vertx().getOrCreateContext())
                 .onSuccess(view -> respond(ctx, 200, view)).onFailure(ctx::fail);
     }
@@ -592,7 +592,7 @@ public final class ApiServer {
     void accepted(RoutingContext ctx, Operations.Op op) {
         String url = "/1.0/operations/" + op.id();
         ctx.response().putHeader("Location", url);
-        respond(ctx, 202, new Models.Accepted("async", 202, url, op.view()));
+        respond(ctx, 202, new Models.Accepted("async", 202, url, Views.operation(op.view())));
     }
 
     <T> void blocking(RoutingContext ctx, java.util.concurrent.Callable<T> work, int status) {

@@ -53,7 +53,7 @@ final class AppRoutes {
         Lxc.validateName(name);
         api.blocking(ctx, () -> {
             Apps.View view = view(name);
-            Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Models.AppState.of(view), Map.class));
+            Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Views.appState(view), Map.class));
             var probe = instances.probe(name);
             if (probe != null && probe.pid() != null) {
                 try (LxcContainer container = Lxc.open(name, instances.lxcpath());

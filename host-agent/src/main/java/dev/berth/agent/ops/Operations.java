@@ -1,6 +1,5 @@
 package dev.berth.agent.ops;
 
-import dev.berth.agent.api.model.Models;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -93,7 +92,7 @@ public final class Operations implements AutoCloseable {
             publish();
         }
 
-        public Models.Operation view() {
+        public OperationView view() {
             Status s = status.get();
             String error = s == Status.FAILURE ? message(done.exceptionNow()) : null;
             Map<String, List<String>> resources = work.container() == null ? Map.of()
@@ -102,7 +101,7 @@ public final class Operations implements AutoCloseable {
             if (s == Status.SUCCESS && done.resultNow() instanceof Map<?, ?> result) {
                 result.forEach((k, v) -> metadata.put(String.valueOf(k), v));
             }
-            return new Models.Operation(id, work.description(), s.name().toLowerCase(java.util.Locale.ROOT), created, finished,
+            return new OperationView(id, work.description(), s.name().toLowerCase(java.util.Locale.ROOT), created, finished,
                     error, resources, metadata, mayCancel());
         }
 
@@ -214,9 +213,9 @@ public final class Operations implements AutoCloseable {
             java.nio.file.Files.createDirectories(journal);
             try (var files = java.nio.file.Files.list(journal)) {
                 for (java.nio.file.Path file : files.filter(f -> f.getFileName().toString().endsWith(".json")).toList()) {
-                    Models.Operation view;
+                    OperationView view;
                     try {
-                        view = JSON.readValue(file.toFile(), Models.Operation.class);
+                        view = JSON.readValue(file.toFile(), OperationView.class);
                     } catch (java.io.IOException e) {
                         java.nio.file.Files.deleteIfExists(file); // torn by a crash while it was written
                         continue;

@@ -50,11 +50,6 @@ public final class Models {
      */
     public record AppState(String image, String digest, int revision, String status, String health, int restarts, Integer exitCode,
                            java.time.Instant since, String healthOutput, String summary) {
-
-        public static AppState of(dev.berth.agent.instance.Apps.View v) {
-            return v == null ? null : new AppState(v.image(), v.digest(), v.revision(), v.state(), v.health(), v.restarts(), v.exitCode(),
-                    v.since(), v.healthOutput(), v.summary());
-        }
     }
 
     /** {@code PUT /1.0/containers/{name}/state}: start, stop, restart, freeze or unfreeze. */

@@ -1,0 +1,34 @@
+package dev.berth.agent.arch;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The agent's package rules, as tests that fail when a change breaks them. */
+class ArchitectureTest {
+
+    private static JavaClasses agent;
+
+    @BeforeAll
+    static void importAgent() {
+        agent = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.berth.agent");
+    }
+
+    @Test
+    void thePackagesFormADag() {
+        slices().matching("dev.berth.agent.(*)..").should().beFreeOfCycles().check(agent);
+    }
+
+    @Test
+    void theApiModelKnowsNothingElseOfTheAgent() {
+        classes().that().resideInAPackage("dev.berth.agent.api.model..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.berth.agent.api.model..", "java..")
+                .check(agent);
+    }
+}

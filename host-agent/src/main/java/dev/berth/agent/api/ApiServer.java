@@ -1,15 +1,12 @@
 package dev.berth.agent.api;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.api.model.Models;
-import dev.berth.agent.image.ImageException;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.instance.ContainerRecord;
-import dev.berth.agent.files.FileException;
-import dev.berth.agent.instance.InstanceException;
-import dev.berth.agent.net.NetworkException;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
@@ -102,7 +99,7 @@ public final class ApiServer {
             String raw = ctx.request().path();
             String lower = raw == null ? "" : raw.toLowerCase(java.util.Locale.ROOT).replace("%2e", ".");
             if (java.util.Arrays.stream(lower.split("/")).anyMatch(p -> p.equals(".") || p.equals(".."))) {
-                ctx.fail(new BadRequest("the path " + raw + " holds a '.' or '..' segment: no resource has such a name", null));
+                ctx.fail(badRequest("the path " + raw + " holds a '.' or '..' segment: no resource has such a name", null));
                 return;
             }
             ctx.next();
@@ -189,7 +186,7 @@ public final class ApiServer {
                 try {
                     result.add(view.get(STATE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
                 } catch (java.util.concurrent.ExecutionException e) {
-                    if (!(e.getCause() instanceof NotFound)) { // deleted while we listed
+                    if (!(e.getCause() instanceof AgentException.NotFound)) { // deleted while we listed
                         throw e;
                     }
                 }
@@ -217,7 +214,7 @@ public final class ApiServer {
     private void createContainer(RoutingContext ctx) {
         Models.ContainerCreate request = parse(ctx, Models.ContainerCreate.class);
         if (request.name() == null) {
-            throw new BadRequest("name is required", "name");
+            throw badRequest("name is required", "name");
         }
         Lxc.validateName(request.name());
         List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
@@ -247,7 +244,7 @@ public final class ApiServer {
     private void copyContainer(RoutingContext ctx, Models.ContainerCreate request) {
         Models.CopySource source = request.source();
         if (source.container() == null) {
-            throw new BadRequest("source.container names the container to copy", "source.container");
+            throw badRequest("source.container names the container to copy", "source.container");
         }
         Lxc.validateName(source.container());
         requireDefined(source.container());
@@ -277,7 +274,7 @@ public final class ApiServer {
      */
     void requireDefined(String name) {
         if (!java.nio.file.Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
-            throw new NotFound("no container \"" + name + "\"");
+            throw new AgentException.NotFound("no container \"" + name + "\"");
         }
     }
 
@@ -286,11 +283,11 @@ public final class ApiServer {
         Lxc.validateName(name);
         Models.ExecRequest request = parse(ctx, Models.ExecRequest.class);
         if (request.command() == null || request.command().isEmpty()) {
-            throw new BadRequest("command is required: the program and its arguments, as a list", "command");
+            throw badRequest("command is required: the program and its arguments, as a list", "command");
         }
         requireDefined(name);
         if (request.timeout() != null && request.timeout() <= 0) {
-            throw new BadRequest("timeout is in seconds and must be positive", "timeout");
+            throw badRequest("timeout is in seconds and must be positive", "timeout");
         }
         boolean streamed = Boolean.TRUE.equals(request.stream()) || Boolean.TRUE.equals(request.interactive());
         Map<String, String> env = new java.util.LinkedHashMap<>();
@@ -304,7 +301,7 @@ public final class ApiServer {
         boolean inApp = Boolean.TRUE.equals(request.app());
         if (inApp) {
             if (!appService.hasApp(name)) {
-                throw new NotFound("container \"" + name + "\" has no app: its profiles have no app section");
+                throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
             }
             String user = request.user() == null ? null : request.user() + ":" + (request.group() == null ? request.user() : request.group());
             argv = dev.berth.agent.app.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
@@ -326,7 +323,7 @@ public final class ApiServer {
         blocking(ctx, () -> {
             try (LxcContainer c = Lxc.open(name, lxcpath)) {
                 if (!c.isDefined()) {
-                    throw new NotFound("no container \"" + name + "\"");
+                    throw new AgentException.NotFound("no container \"" + name + "\"");
                 }
                 boolean running = c.isRunning();
                 return new Models.ContainerState(c.state().name(),
@@ -348,7 +345,7 @@ public final class ApiServer {
         blocking(ctx, () -> {
             dev.berth.puppet.DriftReport report = drift.last(name);
             if (report == null) {
-                throw new NotFound("no drift check of " + name + " has run yet; run one: berth drift check " + name);
+                throw new AgentException.NotFound("no drift check of " + name + " has run yet; run one: berth drift check " + name);
             }
             return report;
         }, 200);
@@ -361,7 +358,7 @@ public final class ApiServer {
         requireDefined(name);
         String action = ctx.body().isEmpty() ? "check" : String.valueOf(parse(ctx, Map.class).getOrDefault("action", "check"));
         if (!action.equals("check") && !action.equals("reconcile")) {
-            throw new BadRequest("action must be check or reconcile, not " + action, "action");
+            throw badRequest("action must be check or reconcile, not " + action, "action");
         }
         Boolean enforce = action.equals("reconcile") ? Boolean.TRUE : null;
         accepted(ctx, operations.submit(new dev.berth.agent.ops.Operations.Work(
@@ -390,7 +387,7 @@ public final class ApiServer {
         try {
             action = Instances.Action.valueOf(String.valueOf(change.action()).toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new BadRequest("action must be one of start, stop, restart, freeze, unfreeze; not " + change.action(), "action");
+            throw badRequest("action must be one of start, stop, restart, freeze, unfreeze; not " + change.action(), "action");
         }
         Duration timeout = Duration.ofSeconds(change.timeout() == null ? 30 : change.timeout());
         boolean force = Boolean.TRUE.equals(change.force());
@@ -416,11 +413,11 @@ public final class ApiServer {
     private void createProfile(RoutingContext ctx) {
         Models.ProfilePut put = parse(ctx, Models.ProfilePut.class);
         if (put.name() == null || put.content() == null) {
-            throw new BadRequest("a profile needs a name and its YAML content", put.name() == null ? "name" : "content");
+            throw badRequest("a profile needs a name and its YAML content", put.name() == null ? "name" : "content");
         }
         blocking(ctx, () -> {
             if (profiles.names().contains(put.name())) {
-                throw new Conflict("profile \"" + put.name() + "\" already exists; PUT /1.0/profiles/" + put.name() + " replaces it");
+                throw new AgentException.Conflict("profile \"" + put.name() + "\" already exists; PUT /1.0/profiles/" + put.name() + " replaces it");
             }
             profiles.put(put.name(), put.content());
             return new Models.ProfileChanged(put.name(), List.of(), List.of());
@@ -431,7 +428,7 @@ public final class ApiServer {
         String name = ctx.pathParam("name");
         Models.ProfilePut put = parse(ctx, Models.ProfilePut.class);
         if (put.content() == null) {
-            throw new BadRequest("the profile's YAML content is required", "content");
+            throw badRequest("the profile's YAML content is required", "content");
         }
         blocking(ctx, () -> {
             profiles.get(name);
@@ -455,7 +452,7 @@ public final class ApiServer {
             List<String> children = profiles.extending(name);
             profiles.get(name);
             if (!users.isEmpty() || !children.isEmpty()) {
-                throw new Conflict("profile \"" + name + "\" is in use" + (users.isEmpty() ? "" : " by containers " + users)
+                throw new AgentException.Conflict("profile \"" + name + "\" is in use" + (users.isEmpty() ? "" : " by containers " + users)
                         + (children.isEmpty() ? "" : " and extended by profiles " + children) + "; change those first");
             }
             profiles.delete(name);
@@ -564,7 +561,7 @@ public final class ApiServer {
     private Operations.Op operation(RoutingContext ctx) {
         Operations.Op op = operations.get(ctx.pathParam("id"));
         if (op == null) {
-            throw new NotFound("no operation " + ctx.pathParam("id"));
+            throw new AgentException.NotFound("no operation " + ctx.pathParam("id"));
         }
         return op;
     }
@@ -573,12 +570,12 @@ public final class ApiServer {
         Lxc.validateName(name);
         var probe = instances.probe(name);
         if (probe == null) {
-            throw new NotFound("no container \"" + name + "\"");
+            throw new AgentException.NotFound("no container \"" + name + "\"");
         }
         ContainerRecord record = null;
         try {
             record = instances.record(name);
-        } catch (InstanceException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             // a container liblxc knows that Berth did not make: shown, without Berth's details
         }
         return new Models.Container(name, probe.state().name(), record == null ? null : record.imageFingerprint(),
@@ -602,19 +599,19 @@ public final class ApiServer {
     static <T> T parse(RoutingContext ctx, Class<T> type) {
         try {
             if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0) {
-                throw new BadRequest("the request needs a JSON body", null);
+                throw badRequest("the request needs a JSON body", null);
             }
             T value = JSON.readValue(ctx.body().buffer().getBytes(), type);
             if (value == null || value instanceof com.fasterxml.jackson.databind.node.NullNode) {
-                throw new BadRequest("the request body is JSON null: send an object", null);
+                throw badRequest("the request body is JSON null: send an object", null);
             }
             return value;
         } catch (JsonProcessingException e) {
             var at = e.getLocation();
-            throw new BadRequest("malformed JSON: " + e.getOriginalMessage()
+            throw badRequest("malformed JSON: " + e.getOriginalMessage()
                     + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"), null);
         } catch (java.io.IOException e) {
-            throw new BadRequest("unreadable body: " + e.getMessage(), null);
+            throw badRequest("unreadable body: " + e.getMessage(), null);
         }
     }
 
@@ -641,25 +638,18 @@ public final class ApiServer {
                 default -> "request failed";
             };
         } else {
+            // The agent's own refusals say their status; liblxc's and the profile loader's are mapped here, once.
             status = switch (failure) {
-                case BadRequest _, LxcException.InvalidName _, ProfileException _, ImageException.Invalid _,
-                     NetworkException.Invalid _, FileException.Invalid _, InstanceException.Invalid _, Volumes.Invalid _,
-                     dev.berth.agent.app.AppImageException.Invalid _ -> 400;
-                case FileException.Escape _ -> 403;
-                case NotFound _, InstanceException.NotFound _, ProfileRegistry.NoSuchProfile _, LxcException.NotDefined _,
-                     ImageException.NotFound _, FileException.NotFound _, Volumes.NotFound _,
-                     dev.berth.agent.app.AppImageException.NotFound _ -> 404;
-                case Conflict _, InstanceException.Conflict _, LxcException.AlreadyDefined _, LxcException.AlreadyRunning _,
-                     LxcException.NotRunning _, ImageException.InUse _, Operations.NotCancellable _, NetworkException.Conflict _,
-                     Volumes.InUse _, dev.berth.agent.app.AppImageException.InUse _ -> 409;
-                case PayloadTooLarge _ -> 413;
+                case AgentException e -> e.status();
+                case LxcException.InvalidName _, ProfileException _ -> 400;
+                case LxcException.NotDefined _ -> 404;
+                case LxcException.AlreadyDefined _, LxcException.AlreadyRunning _, LxcException.NotRunning _ -> 409;
                 default -> 500;
             };
             message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
             field = switch (failure) {
-                case BadRequest e -> e.field;
+                case AgentException e -> e.field();
                 case LxcException.InvalidName _ -> "name";
-                case ImageException.Invalid e -> e.field();
                 case ProfileException e -> e.problems().isEmpty() ? null : e.problems().getFirst().path();
                 default -> null;
             };
@@ -704,7 +694,7 @@ public final class ApiServer {
         }
         if (value < min || value > max) {
             String range = radix == 8 ? "an octal mode from 0 to " + Long.toOctalString(max) : "a number from " + min + " to " + max;
-            throw new BadRequest(field + " must be " + range + ", not " + text, field);
+            throw badRequest(field + " must be " + range + ", not " + text, field);
         }
         return value;
     }
@@ -712,34 +702,8 @@ public final class ApiServer {
     /** Set by the upload routes while the request body is paused and unread (see {@link #error}). */
     static final String UNREAD_UPLOAD = "berth.unread-upload";
 
-    /** 400 with the field at fault. */
-    static final class BadRequest extends RuntimeException {
-        final String field;
-
-        BadRequest(String message, String field) {
-            super(message);
-            this.field = field;
-        }
-    }
-
-    /** 409: the resource is in a state that forbids the change. */
-    static final class Conflict extends RuntimeException {
-        Conflict(String message) {
-            super(message);
-        }
-    }
-
-    /** 413: an upload beyond what the agent takes. */
-    static final class PayloadTooLarge extends RuntimeException {
-        PayloadTooLarge(String message) {
-            super(message);
-        }
-    }
-
-    /** 404 for a resource named in the path. */
-    static final class NotFound extends RuntimeException {
-        NotFound(String message) {
-            super(message);
-        }
+    /** 400 naming the request field at fault (null for the body as a whole). */
+    static AgentException.Invalid badRequest(String message, String field) {
+        return new AgentException.Invalid(field, message);
     }
 }

@@ -1,6 +1,6 @@
 package dev.berth.agent.api;
 
-import dev.berth.agent.app.AppImageException;
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.app.AppImageStore;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.AgentLog;
@@ -71,7 +71,7 @@ final class AppImageRoutes {
     private boolean names(String written, AppImageStore.AppImage image) {
         try {
             return images.find(written).map(found -> found.digest().equals(image.digest())).orElse(false);
-        } catch (AppImageException e) {
+        } catch (AgentException e) {
             return false;
         }
     }
@@ -81,7 +81,7 @@ final class AppImageRoutes {
         String type = Objects.requireNonNullElse(ctx.request().getHeader("Content-Type"), "");
         if (!ImageRoutes.ARCHIVE_TYPES.contains(type.split(";")[0].strip())) {
             ctx.put(ApiServer.UNREAD_UPLOAD, true); // no body handler before this route: answer, then close
-            throw new ApiServer.BadRequest("send the image archive (an OCI image layout tar or a docker save archive) as the body,"
+            throw ApiServer.badRequest("send the image archive (an OCI image layout tar or a docker save archive) as the body,"
                     + " with Content-Type: application/octet-stream", null);
         }
         ImageRoutes.receive(ctx, api, operations, images.directory(), () -> {

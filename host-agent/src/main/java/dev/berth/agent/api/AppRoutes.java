@@ -1,5 +1,6 @@
 package dev.berth.agent.api;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.app.AppRuntime;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.instance.Apps;
@@ -75,17 +76,17 @@ final class AppRoutes {
     private void requireApp(String name) {
         api.requireDefined(name);
         if (!apps.hasApp(name)) {
-            throw new ApiServer.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
+            throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
         }
     }
 
     private Apps.View view(String name) {
         if (instances.probe(name) == null) {
-            throw new ApiServer.NotFound("no container \"" + name + "\"");
+            throw new AgentException.NotFound("no container \"" + name + "\"");
         }
         Apps.View view = apps.view(name);
         if (view == null) {
-            throw new ApiServer.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
+            throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
         }
         return view;
     }
@@ -96,7 +97,7 @@ final class AppRoutes {
         AppAction request = ApiServer.parse(ctx, AppAction.class);
         String action = String.valueOf(request.action()).toLowerCase(Locale.ROOT);
         if (!List.of("start", "stop", "restart").contains(action)) {
-            throw new ApiServer.BadRequest("action must be one of start, stop, restart; not " + request.action(), "action");
+            throw ApiServer.badRequest("action must be one of start, stop, restart; not " + request.action(), "action");
         }
         requireApp(name);
         Duration timeout = timeout(request.timeout());
@@ -109,7 +110,7 @@ final class AppRoutes {
         Lxc.validateName(name);
         AppUpgrade request = ApiServer.parse(ctx, AppUpgrade.class);
         if (request.image() == null || request.image().isBlank()) {
-            throw new ApiServer.BadRequest("image is required: the app image to upgrade to (name:tag or name@sha256:...)", "image");
+            throw ApiServer.badRequest("image is required: the app image to upgrade to (name:tag or name@sha256:...)", "image");
         }
         requireApp(name);
         Duration timeout = timeout(request.timeout());
@@ -136,7 +137,7 @@ final class AppRoutes {
 
     private static Duration timeout(Integer seconds) {
         if (seconds != null && seconds <= 0) {
-            throw new ApiServer.BadRequest("timeout is in seconds and must be positive", "timeout");
+            throw ApiServer.badRequest("timeout is in seconds and must be positive", "timeout");
         }
         return seconds == null ? DEFAULT_TIMEOUT : Duration.ofSeconds(seconds);
     }

@@ -1,5 +1,6 @@
 package dev.berth.agent.api;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.ops.AgentLog;
@@ -80,7 +81,7 @@ final class ExecRoutes {
             int exitCode;
             try (LxcContainer c = Lxc.open(name, lxcpath)) {
                 if (!c.isRunning()) {
-                    throw new ApiServer.Conflict("container \"" + name + "\" is not running; start it first");
+                    throw new AgentException.Conflict("container \"" + name + "\" is not running; start it first");
                 }
                 try (LxcProcess process = c.spawn(command, false)) {
                     var feed = PUMPS.submit(() -> {
@@ -193,7 +194,7 @@ final class ExecRoutes {
     void connect(RoutingContext ctx) {
         CompletableFuture<ServerWebSocket> session = sessions.remove(ctx.pathParam("id"));
         if (session == null) {
-            throw new ApiServer.NotFound("no command waits for a client on operation " + ctx.pathParam("id")
+            throw new AgentException.NotFound("no command waits for a client on operation " + ctx.pathParam("id")
                     + " (it has one already, has ended, or was not started with stream or interactive)");
         }
         ctx.request().toWebSocket().onSuccess(ws -> {
@@ -211,7 +212,7 @@ final class ExecRoutes {
         try {
             ws = socket.get(CONNECT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new ApiServer.Conflict("no client connected to the command's WebSocket within "
+            throw new AgentException.Conflict("no client connected to the command's WebSocket within "
                     + CONNECT_TIMEOUT_MS / 1000 + " s; the command was not started");
         }
         LxcProcess process;

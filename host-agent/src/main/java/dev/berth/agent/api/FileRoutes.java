@@ -1,5 +1,6 @@
 package dev.berth.agent.api;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.files.Tar;
 import dev.berth.agent.instance.Instances;
@@ -56,7 +57,7 @@ final class FileRoutes {
                         in.transferTo(out);
                     }
                 } else {
-                    throw new ApiServer.BadRequest(path + " in " + name + " is neither a file nor a directory", "path");
+                    throw ApiServer.badRequest(path + " in " + name + " is neither a file nor a directory", "path");
                 }
                 return null;
             } catch (RuntimeException e) {
@@ -85,7 +86,7 @@ final class FileRoutes {
         int uid = (int) ApiServer.number(header(ctx, "X-Berth-Uid", "0"), "X-Berth-Uid", 0, Integer.MAX_VALUE, 10);
         int gid = (int) ApiServer.number(header(ctx, "X-Berth-Gid", "0"), "X-Berth-Gid", 0, Integer.MAX_VALUE, 10);
         if (!type.equals("file") && !type.equals("directory")) {
-            throw new ApiServer.BadRequest("X-Berth-Type must be file or directory (a tar stream), not " + type, "X-Berth-Type");
+            throw ApiServer.badRequest("X-Berth-Type must be file or directory (a tar stream), not " + type, "X-Berth-Type");
         }
         InputStream body = BlockingStreams.input(ctx.request());
         vertx.executeBlocking(() -> {
@@ -106,10 +107,10 @@ final class FileRoutes {
     private ContainerRoot open(String name) {
         StateProbe.Probe probe = instances.probe(name);
         if (probe == null) {
-            throw new ApiServer.NotFound("no container \"" + name + "\"");
+            throw new AgentException.NotFound("no container \"" + name + "\"");
         }
         if (probe.pid() == null) {
-            throw new ApiServer.Conflict("container \"" + name + "\" is " + probe.state().name().toLowerCase(java.util.Locale.ROOT)
+            throw new AgentException.Conflict("container \"" + name + "\" is " + probe.state().name().toLowerCase(java.util.Locale.ROOT)
                     + "; files are reached through its running root: start it first");
         }
         return ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name));
@@ -121,7 +122,7 @@ final class FileRoutes {
             return fallback;
         }
         if (!header.equals("X-Berth-Type") && !value.matches("[0-9]{1,10}")) {
-            throw new ApiServer.BadRequest(header + " must be a number, not " + value, header);
+            throw ApiServer.badRequest(header + " must be a number, not " + value, header);
         }
         return value;
     }

@@ -1,5 +1,6 @@
 package dev.berth.agent.api;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.DebianRecipe;
 import dev.berth.agent.image.Image;
@@ -64,7 +65,7 @@ final class ImageRoutes {
     void create(RoutingContext ctx) {
         Models.ImageCreate request = ApiServer.parse(ctx, Models.ImageCreate.class);
         if (request.source() == null || request.source().type() == null) {
-            throw new ApiServer.BadRequest("source.type is required: debootstrap (with a recipe) or busybox; to import an"
+            throw ApiServer.badRequest("source.type is required: debootstrap (with a recipe) or busybox; to import an"
                     + " archive, send it as the body with Content-Type: application/octet-stream", "source.type");
         }
         List<String> aliases = request.aliases() == null ? List.of() : request.aliases();
@@ -82,7 +83,7 @@ final class ImageRoutes {
             }
             case "busybox" -> api.accepted(ctx, operations.submit(new Operations.Work("Preparing the busybox image", null, null,
                     false, () -> result(images.addAliases(images.busybox(), aliases), false))));
-            default -> throw new ApiServer.BadRequest("source.type must be debootstrap or busybox, not \""
+            default -> throw ApiServer.badRequest("source.type must be debootstrap or busybox, not \""
                     + request.source().type() + "\"", "source.type");
         }
     }
@@ -128,7 +129,7 @@ final class ImageRoutes {
         ctx.put(ApiServer.UNREAD_UPLOAD, true);
         String length = ctx.request().getHeader("Content-Length");
         if (length != null && ApiServer.number(length, "Content-Length", 0, Long.MAX_VALUE, 10) > maxUpload()) {
-            throw new ApiServer.PayloadTooLarge("the archive is larger than " + sizeOf(maxUpload()));
+            throw new AgentException.TooLarge("the archive is larger than " + sizeOf(maxUpload()));
         }
         Upload upload = check.get();
         Path file = dev.berth.agent.store.Scratch.name(dir, "upload");
@@ -138,7 +139,7 @@ final class ImageRoutes {
                 .onSuccess(v -> api.accepted(ctx, operations.submit(new Operations.Work(upload.description(), null, null, false, () -> {
                     try {
                         if (Files.size(file) == 0) {
-                            throw new ApiServer.BadRequest("the request body is empty: send the archive as the body", null);
+                            throw ApiServer.badRequest("the request body is empty: send the archive as the body", null);
                         }
                         return upload.importer().importFile(file);
                     } finally {
@@ -174,7 +175,7 @@ final class ImageRoutes {
             if (received[0] > max) {
                 request.handler(null);
                 file.close();
-                done.tryFail(new ApiServer.PayloadTooLarge("the archive is larger than " + sizeOf(max)));
+                done.tryFail(new AgentException.TooLarge("the archive is larger than " + sizeOf(max)));
                 return;
             }
             file.write(chunk);
@@ -212,7 +213,7 @@ final class ImageRoutes {
     void addAlias(RoutingContext ctx) {
         Models.ImageAlias alias = ApiServer.parse(ctx, Models.ImageAlias.class);
         if (alias.name() == null || alias.target() == null) {
-            throw new ApiServer.BadRequest("an alias needs a name and a target (an alias or fingerprint)",
+            throw ApiServer.badRequest("an alias needs a name and a target (an alias or fingerprint)",
                     alias.name() == null ? "name" : "target");
         }
         api.blocking(ctx, () -> view(images.addAliases(images.get(alias.target()), List.of(alias.name()))), 201);

@@ -78,7 +78,7 @@ final class StorageRoutes {
     void createVolume(RoutingContext ctx) {
         JsonNode body = ApiServer.parse(ctx, JsonNode.class);
         if (!body.hasNonNull("name")) {
-            throw new ApiServer.BadRequest("a volume needs a name", "name");
+            throw ApiServer.badRequest("a volume needs a name", "name");
         }
         api.blocking(ctx, () -> volumes.create(body.get("name").asText()), 201);
     }

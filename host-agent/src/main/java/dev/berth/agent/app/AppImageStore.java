@@ -1,5 +1,6 @@
 package dev.berth.agent.app;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -80,7 +81,7 @@ public final class AppImageStore {
                 digest = rest.substring(at + 1);
                 rest = rest.substring(0, at);
                 if (!DIGEST.matcher(digest).matches()) {
-                    throw new AppImageException.Invalid("'" + text + "': a pinned digest is sha256: and 64 hex digits");
+                    throw new AgentException.Invalid("'" + text + "': a pinned digest is sha256: and 64 hex digits");
                 }
             } else if (rest.matches("(sha256:)?[0-9a-f]{12,64}")) {
                 return new Reference(null, null, rest.startsWith("sha256:") ? rest : "sha256:" + rest);
@@ -92,11 +93,11 @@ public final class AppImageStore {
                 rest = rest.substring(0, colon);
             }
             if (!NAME.matcher(rest).matches()) {
-                throw new AppImageException.Invalid("'" + text + "': an image name is lower-case letters, digits and . _ - /"
+                throw new AgentException.Invalid("'" + text + "': an image name is lower-case letters, digits and . _ - /"
                         + " separators, such as web or team/web:2");
             }
             if (!TAG.matcher(tag).matches()) {
-                throw new AppImageException.Invalid("'" + text + "': a tag is letters, digits, '.', '_' and '-' (up to 128)");
+                throw new AgentException.Invalid("'" + text + "': a tag is letters, digits, '.', '_' and '-' (up to 128)");
             }
             return new Reference(rest, tag, digest);
         }
@@ -115,7 +116,7 @@ public final class AppImageStore {
     /** A blob's file (it may not exist). */
     public Path blob(String digest) {
         if (!DIGEST.matcher(digest).matches()) {
-            throw new AppImageException.Invalid("not a sha256 digest: " + digest);
+            throw new AgentException.Invalid("not a sha256 digest: " + digest);
         }
         return dir.resolve("blobs/sha256").resolve(digest.substring(7));
     }
@@ -151,17 +152,17 @@ public final class AppImageStore {
         if (reference.name() != null && reference.digest() != null) {
             Optional<AppImage> named = find(reference.name() + ":" + reference.tag());
             if (named.isPresent()) {
-                throw new AppImageException.Invalid("the profile pins " + ref + " but " + named.get().reference() + " is "
+                throw new AgentException.Invalid("the profile pins " + ref + " but " + named.get().reference() + " is "
                         + named.get().digest() + "; import the pinned image, or change the pin");
             }
         }
-        throw new AppImageException.NotFound("no app image " + ref + "; import it with: berth app image import ARCHIVE");
+        throw new AgentException.NotFound("no app image " + ref + "; import it with: berth app image import ARCHIVE");
     }
 
     /** Deletes an image (its blobs too when no other image shares them); refused while {@code users} run it. */
     public synchronized void delete(AppImage image, List<String> users) {
         if (!users.isEmpty()) {
-            throw new AppImageException.InUse("app image " + image.reference() + " is used by " + String.join(", ", users)
+            throw new AgentException.Conflict("app image " + image.reference() + " is used by " + String.join(", ", users)
                     + "; delete or upgrade those containers first");
         }
         Map<String, AppImage> all = load();
@@ -197,7 +198,7 @@ public final class AppImageStore {
             unpackArchive(archive, staging);
             return importLayoutOrDocker(staging, name, source);
         } catch (IOException e) {
-            throw new AppImageException.Invalid("cannot read " + source + " as an image archive: " + e.getMessage());
+            throw new AgentException.Invalid("cannot read " + source + " as an image archive: " + e.getMessage());
         } finally {
             deleteTree(staging);
         }
@@ -208,7 +209,7 @@ public final class AppImageStore {
         try {
             return importLayoutOrDocker(layout, name, source);
         } catch (IOException e) {
-            throw new AppImageException.Invalid("cannot read " + source + " as an image: " + e.getMessage());
+            throw new AgentException.Invalid("cannot read " + source + " as an image: " + e.getMessage());
         }
     }
 
@@ -219,7 +220,7 @@ public final class AppImageStore {
         if (Files.isRegularFile(root.resolve("manifest.json"))) {
             return importDocker(root, name, source);
         }
-        throw new AppImageException.Invalid(source + " is neither an OCI image layout (oci-layout and index.json) nor a docker"
+        throw new AgentException.Invalid(source + " is neither an OCI image layout (oci-layout and index.json) nor a docker"
                 + " save archive (manifest.json)");
     }
 
@@ -248,7 +249,7 @@ public final class AppImageStore {
             }
             String actual = "sha256:" + HexFormat.of().formatHex(sha.digest());
             if (!actual.equals(layer.digest())) {
-                AppImageException.Invalid damaged = new AppImageException.Invalid("layer " + layer.digest() + " of " + image.reference()
+                AgentException.Invalid damaged = new AgentException.Invalid("layer " + layer.digest() + " of " + image.reference()
                         + " is damaged in the store (it hashes to " + actual + "): delete the image and import it again");
                 if (failure != null) {
                     damaged.addSuppressed(failure);
@@ -267,7 +268,7 @@ public final class AppImageStore {
         JsonNode index = readJson(root.resolve("index.json"), "index.json");
         JsonNode manifests = index.path("manifests");
         if (!manifests.isArray() || manifests.isEmpty()) {
-            throw new AppImageException.Invalid(source + ": index.json lists no manifests");
+            throw new AgentException.Invalid(source + ": index.json lists no manifests");
         }
         JsonNode chosen = null;
         String wanted = name == null ? null : Reference.parse(name).tag();
@@ -288,7 +289,7 @@ public final class AppImageStore {
         List<String> diffIds = diffIds(config, source);
         JsonNode layerDescriptors = manifest.path("layers");
         if (layerDescriptors.size() != diffIds.size()) {
-            throw new AppImageException.Invalid(source + ": the manifest has " + layerDescriptors.size()
+            throw new AgentException.Invalid(source + ": the manifest has " + layerDescriptors.size()
                     + " layers and the config's rootfs.diff_ids " + diffIds.size());
         }
         LayerCheck check = new LayerCheck();
@@ -301,7 +302,7 @@ public final class AppImageStore {
             verifyFile(blob, digest, descriptor.path("size").asLong(-1), "layer");
             String diffId = check.scan(blob, mediaType, digest);
             if (!diffId.equals(diffIds.get(i))) {
-                throw new AppImageException.Invalid("layer " + digest + " unpacks to " + diffId + " but the config says "
+                throw new AgentException.Invalid("layer " + digest + " unpacks to " + diffId + " but the config says "
                         + diffIds.get(i) + " (rootfs.diff_ids[" + i + "]): refused");
             }
             layers.add(new Layer(digest, mediaType, Files.size(blob), diffId));
@@ -333,11 +334,11 @@ public final class AppImageStore {
                 }
             }
             if (next == null) {
-                throw new AppImageException.Invalid(source + ": no linux/amd64 image in its index");
+                throw new AgentException.Invalid(source + ": no linux/amd64 image in its index");
             }
             descriptor = next;
         }
-        throw new AppImageException.Invalid(source + ": image indexes nested too deep");
+        throw new AgentException.Invalid(source + ": image indexes nested too deep");
     }
 
     // ---- docker save ----
@@ -345,7 +346,7 @@ public final class AppImageStore {
     private AppImage importDocker(Path root, String name, String source) throws IOException {
         JsonNode manifests = readJson(root.resolve("manifest.json"), "manifest.json");
         if (!manifests.isArray() || manifests.isEmpty()) {
-            throw new AppImageException.Invalid(source + ": manifest.json lists no images");
+            throw new AgentException.Invalid(source + ": manifest.json lists no images");
         }
         JsonNode entry = manifests.get(0);
         if (manifests.size() > 1 && name != null) {
@@ -364,14 +365,14 @@ public final class AppImageStore {
         String configDigest = sha256(configBytes);
         String claimed = claimedDigest(root.relativize(configFile).toString());
         if (claimed != null && !claimed.equals(configDigest)) {
-            throw new AppImageException.Invalid("config " + claimed + " does not match its digest: its content hashes to "
+            throw new AgentException.Invalid("config " + claimed + " does not match its digest: its content hashes to "
                     + configDigest + "; the archive was changed or damaged: refused");
         }
         JsonNode config = JSON.readTree(configBytes);
         List<String> diffIds = diffIds(config, source);
         JsonNode layerPaths = entry.path("Layers");
         if (layerPaths.size() != diffIds.size()) {
-            throw new AppImageException.Invalid(source + ": manifest.json has " + layerPaths.size() + " layers and the config's"
+            throw new AgentException.Invalid(source + ": manifest.json has " + layerPaths.size() + " layers and the config's"
                     + " rootfs.diff_ids " + diffIds.size());
         }
         LayerCheck check = new LayerCheck();
@@ -384,7 +385,7 @@ public final class AppImageStore {
             String mediaType = gzip ? LAYER_GZIP : LAYER_TAR;
             String diffId = check.scan(file, mediaType, diffIds.get(i));
             if (!diffId.equals(diffIds.get(i))) {
-                throw new AppImageException.Invalid("layer " + diffIds.get(i) + " (" + layerPaths.get(i).asText()
+                throw new AgentException.Invalid("layer " + diffIds.get(i) + " (" + layerPaths.get(i).asText()
                         + ") does not match its digest: its content hashes to " + diffId + "; the archive was changed or damaged: refused");
             }
             layers.add(new Layer(digest, mediaType, Files.size(file), diffId));
@@ -423,12 +424,12 @@ public final class AppImageStore {
         if (given != null && !given.isBlank()) {
             Reference reference = Reference.parse(given);
             if (reference.name() == null) {
-                throw new AppImageException.Invalid("name the image as name[:tag], not by digest: " + given);
+                throw new AgentException.Invalid("name the image as name[:tag], not by digest: " + given);
             }
             return reference;
         }
         if (fromArchive == null || fromArchive.isBlank()) {
-            throw new AppImageException.Invalid(source + " does not name its image; give one (berth app image import ARCHIVE --name web:1)");
+            throw new AgentException.Invalid(source + " does not name its image; give one (berth app image import ARCHIVE --name web:1)");
         }
         String plain = fromArchive.contains("/") && fromArchive.substring(0, fromArchive.indexOf('/')).contains(".")
                 ? fromArchive.substring(fromArchive.indexOf('/') + 1) : fromArchive; // registry host left out
@@ -438,7 +439,7 @@ public final class AppImageStore {
     private static List<String> diffIds(JsonNode config, String source) {
         JsonNode ids = config.path("rootfs").path("diff_ids");
         if (!ids.isArray()) {
-            throw new AppImageException.Invalid(source + ": the image config has no rootfs.diff_ids");
+            throw new AgentException.Invalid(source + ": the image config has no rootfs.diff_ids");
         }
         List<String> list = new ArrayList<>();
         ids.forEach(id -> list.add(id.asText()));
@@ -475,17 +476,17 @@ public final class AppImageStore {
         try {
             return JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new AppImageException.Invalid(what + " is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new AgentException.Invalid(what + " is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
     }
 
     private static Path blobIn(Path root, String digest, String what) {
         if (!DIGEST.matcher(digest).matches()) {
-            throw new AppImageException.Invalid("the " + what + "'s digest '" + digest + "' is not sha256: and 64 hex digits");
+            throw new AgentException.Invalid("the " + what + "'s digest '" + digest + "' is not sha256: and 64 hex digits");
         }
         Path blob = root.resolve("blobs/sha256").resolve(digest.substring(7));
         if (!Files.isRegularFile(blob)) {
-            throw new AppImageException.Invalid("the " + what + " " + digest + " is missing from the archive");
+            throw new AgentException.Invalid("the " + what + " " + digest + " is missing from the archive");
         }
         return blob;
     }
@@ -494,7 +495,7 @@ public final class AppImageStore {
         String digest = descriptor.path("digest").asText("");
         Path blob = blobIn(root, digest, what);
         if (Files.size(blob) > 4 << 20) {
-            throw new AppImageException.Invalid("the " + what + " " + digest + " is over 4 MiB: refused");
+            throw new AgentException.Invalid("the " + what + " " + digest + " is over 4 MiB: refused");
         }
         byte[] bytes = Files.readAllBytes(blob);
         check(digest, sha256(bytes), descriptor.path("size").asLong(-1), bytes.length, what);
@@ -507,11 +508,11 @@ public final class AppImageStore {
 
     private static void check(String digest, String actual, long size, long actualSize, String what) {
         if (!actual.equals(digest)) {
-            throw new AppImageException.Invalid(what + " " + digest + " does not match its digest: its content hashes to " + actual
+            throw new AgentException.Invalid(what + " " + digest + " does not match its digest: its content hashes to " + actual
                     + "; the image was changed or damaged: refused");
         }
         if (size >= 0 && size != actualSize) {
-            throw new AppImageException.Invalid(what + " " + digest + " is " + actualSize + " bytes, its descriptor says " + size + ": refused");
+            throw new AgentException.Invalid(what + " " + digest + " is " + actualSize + " bytes, its descriptor says " + size + ": refused");
         }
     }
 
@@ -519,7 +520,7 @@ public final class AppImageStore {
     private static Path inside(Path root, String relative, String field) {
         Path path = root.resolve(relative).normalize();
         if (relative.isEmpty() || relative.startsWith("/") || !path.startsWith(root) || !Files.isRegularFile(path)) {
-            throw new AppImageException.Invalid("manifest.json " + field + " '" + relative + "' is not a file in the archive");
+            throw new AgentException.Invalid("manifest.json " + field + " '" + relative + "' is not a file in the archive");
         }
         return path;
     }
@@ -602,7 +603,7 @@ public final class AppImageStore {
                 }
                 Path path = target.resolve(name).normalize();
                 if (name.startsWith("/") || !path.startsWith(target) || path.equals(target)) {
-                    throw new AppImageException.Invalid("the archive's entry '" + name + "' is outside it: refused");
+                    throw new AgentException.Invalid("the archive's entry '" + name + "' is outside it: refused");
                 }
                 switch (entry.type()) {
                     case DIRECTORY -> Files.createDirectories(path);
@@ -630,7 +631,7 @@ public final class AppImageStore {
         return switch (mediaType) {
             case LAYER_GZIP, DOCKER_LAYER_GZIP -> new GZIPInputStream(raw, 64 * 1024);
             case LAYER_TAR, DOCKER_LAYER -> raw;
-            default -> throw new AppImageException.Invalid("layer " + digest + " is " + mediaType
+            default -> throw new AgentException.Invalid("layer " + digest + " is " + mediaType
                     + ": only tar and tar+gzip layers are supported");
         };
     }

@@ -1,11 +1,11 @@
 package dev.berth.agent.app;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.profile.LxcConfigItem;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.agent.files.FileException;
 import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.Wait;
 import dev.berth.lxc.ExecResult;
@@ -220,7 +220,7 @@ public final class AppRuntime {
         String line;
         try (InputStream in = root.read(STATUS)) {
             line = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
-        } catch (FileException | IOException | UncheckedIOException e) {
+        } catch (AgentException | IOException | UncheckedIOException e) {
             return Status.ABSENT;
         }
         String[] f = line.split(" ");
@@ -244,11 +244,11 @@ public final class AppRuntime {
         String launch = init == InitSystem.SYSTEMD ? "systemctl start " + UNIT : "/bin/sh " + SUPERVISE + " --background";
         ExecResult started = container.run(LxcCommand.of("sh", "-c", CRUN + " --version >/dev/null 2>&1 || exit 127; " + launch));
         if (started.exitCode() == 127) {
-            throw new AppImageException.Invalid("the app runtime is missing in " + container.name() + ": the host's /usr is not at"
+            throw new AgentException.Invalid("the app runtime is missing in " + container.name() + ": the host's /usr is not at"
                     + " /.berth/usr inside, or crun is not installed on the host; install crun and catatonit (scripts/setup.sh does)");
         }
         if (started.exitCode() != 0) {
-            throw new AppImageException.Invalid("the app's supervisor did not start in " + container.name() + " (exit "
+            throw new AgentException.Invalid("the app's supervisor did not start in " + container.name() + " (exit "
                     + started.exitCode() + "): " + started.stdoutText().strip() + started.stderrText().strip());
         }
     }

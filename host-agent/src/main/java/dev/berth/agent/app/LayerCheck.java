@@ -1,5 +1,6 @@
 package dev.berth.agent.app;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.files.Tar;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -36,10 +37,10 @@ final class LayerCheck {
             }
             plain.transferTo(OutputStream.nullOutputStream()); // the end blocks count in the diff id
         } catch (java.util.zip.ZipException | java.io.EOFException e) {
-            throw new AppImageException.Invalid("layer " + digest + " is not a readable tar" + (mediaType.endsWith("gzip") ? ".gz" : "")
+            throw new AgentException.Invalid("layer " + digest + " is not a readable tar" + (mediaType.endsWith("gzip") ? ".gz" : "")
                     + ": " + e.getMessage());
-        } catch (dev.berth.agent.files.FileException e) {
-            throw new AppImageException.Invalid("layer " + digest + ": " + e.getMessage());
+        } catch (AgentException e) {
+            throw new AgentException.Invalid("layer " + digest + ": " + e.getMessage());
         }
         return "sha256:" + HexFormat.of().formatHex(sha.digest());
     }
@@ -103,11 +104,11 @@ final class LayerCheck {
             return "";
         }
         if (name.startsWith("/")) {
-            throw new AppImageException.Invalid("layer " + digest + ": entry '" + shown + "' is an absolute path: refused");
+            throw new AgentException.Invalid("layer " + digest + ": entry '" + shown + "' is an absolute path: refused");
         }
         for (String part : name.split("/")) {
             if (part.equals("..")) {
-                throw new AppImageException.Invalid("layer " + digest + ": entry '" + shown + "' climbs out of the image's root with"
+                throw new AgentException.Invalid("layer " + digest + ": entry '" + shown + "' climbs out of the image's root with"
                         + " '..': refused");
             }
         }
@@ -124,7 +125,7 @@ final class LayerCheck {
             prefix.append(prefix.isEmpty() ? "" : "/").append(part);
             String link = symlinks.get(prefix.toString());
             if (link != null) {
-                throw new AppImageException.Invalid("layer " + digest + ": entry '" + shown + "' is written through the symbolic link '"
+                throw new AgentException.Invalid("layer " + digest + ": entry '" + shown + "' is written through the symbolic link '"
                         + prefix + "' (-> " + link + ")" + (link.startsWith("/") ? ", an absolute link" : "")
                         + ": an escape from the image's root: refused");
             }

@@ -1,5 +1,6 @@
 package dev.berth.agent.app;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.profile.AppSpec;
@@ -97,7 +98,7 @@ public final class OciRuntimeConfig {
         List<String> args = new ArrayList<>(entrypoint == null ? List.of() : entrypoint);
         args.addAll(cmd == null ? List.of() : cmd);
         if (args.isEmpty()) {
-            throw new AppImageException.Invalid("the image " + app.image() + " names no command (no ENTRYPOINT or CMD):"
+            throw new AgentException.Invalid("the image " + app.image() + " names no command (no ENTRYPOINT or CMD):"
                     + " give one in the profile, app: {command: [...]}");
         }
         return args;
@@ -129,14 +130,14 @@ public final class OciRuntimeConfig {
             uid = Integer.parseInt(parts[0]);
             gid = accounts.user(parts[0]).map(u -> u[1]).orElse(uid == 0 ? 0 : uid);
         } else {
-            int[] found = accounts.user(parts[0]).orElseThrow(() -> new AppImageException.Invalid("user '" + parts[0]
+            int[] found = accounts.user(parts[0]).orElseThrow(() -> new AgentException.Invalid("user '" + parts[0]
                     + "' is not in the image's /etc/passwd: give a uid (user: 1000:1000) or a user the image has"));
             uid = found[0];
             gid = found[1];
         }
         if (parts.length > 1) {
             gid = parts[1].matches("\\d+") ? Integer.parseInt(parts[1]) : accounts.group(parts[1]).orElseThrow(() ->
-                    new AppImageException.Invalid("group '" + parts[1] + "' is not in the image's /etc/group: give a gid"));
+                    new AgentException.Invalid("group '" + parts[1] + "' is not in the image's /etc/group: give a gid"));
         }
         return new int[] {uid, gid};
     }
@@ -169,7 +170,7 @@ public final class OciRuntimeConfig {
         env(app, image).forEach(envArray::add);
         String cwd = app.workdir() != null ? app.workdir() : image.workdir() == null || image.workdir().isBlank() ? "/" : image.workdir();
         if (!cwd.startsWith("/")) {
-            throw new AppImageException.Invalid("the app's working directory must be absolute, not '" + cwd + "'");
+            throw new AgentException.Invalid("the app's working directory must be absolute, not '" + cwd + "'");
         }
         process.put("cwd", cwd);
         ObjectNode caps = process.putObject("capabilities");

@@ -1,9 +1,9 @@
 package dev.berth.agent.drift;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.agent.instance.InstanceException;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.instance.StateProbe;
 import dev.berth.agent.ops.AgentLog;
@@ -95,15 +95,15 @@ public final class DriftService {
         boolean reconcile = enforce != null ? enforce : spec != null && spec.policy() == DriftPolicy.ENFORCE;
         String policy = enforce != null && enforce ? "enforce" : spec == null ? "report" : spec.policy().name().toLowerCase(java.util.Locale.ROOT);
         if (!checking.add(name)) {
-            throw new InstanceException.Invalid("a drift check of " + name + " is running; wait for it");
+            throw new AgentException.Invalid("a drift check of " + name + " is running; wait for it");
         }
         try {
             StateProbe.Probe probe = instances.probe(name);
             if (probe == null) {
-                throw new InstanceException.NotFound("no container \"" + name + "\"");
+                throw new AgentException.NotFound("no container \"" + name + "\"");
             }
             if (probe.state() != LxcState.RUNNING || probe.pid() == null) {
-                throw new InstanceException.Conflict("container \"" + name + "\" is not running: drift is checked inside it; start it first");
+                throw new AgentException.Conflict("container \"" + name + "\" is not running: drift is checked inside it; start it first");
             }
             stage("waiting", slots.availablePermits() > 0 ? "starting" : "waiting for one of " + concurrency + " drift slots");
             slots.acquireUninterruptibly();

@@ -1,5 +1,6 @@
 package dev.berth.agent.files;
 
+import dev.berth.agent.error.AgentException;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -48,7 +49,7 @@ public final class ContainerRoot implements AutoCloseable {
     public static ContainerRoot of(String container, Path root, int idShift) {
         int fd = Native.open(root.toString(), Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
         if (fd < 0) {
-            throw new FileException.NotFound("cannot open the root of " + container + " (" + root + "): errno " + -fd
+            throw new AgentException.NotFound("cannot open the root of " + container + " (" + root + "): errno " + -fd
                     + "; is it running?");
         }
         return new ContainerRoot(fd, container, idShift);
@@ -74,7 +75,7 @@ public final class ContainerRoot implements AutoCloseable {
         try {
             Path p = proc(fd);
             if (!Files.isRegularFile(p)) {
-                throw new FileException.Invalid(describe(path) + " is a directory or special file: pull a directory as an archive");
+                throw new AgentException.Invalid(describe(path) + " is a directory or special file: pull a directory as an archive");
             }
             return new FileInputStream(p.toFile());
         } catch (IOException e) {
@@ -113,7 +114,7 @@ public final class ContainerRoot implements AutoCloseable {
             check(Native.fchmod(fd, mode & 07777), dirPath + "/" + name); // after chown, which clears set-id bits
             int rc = Native.renameat(dir, temp, dir, name);
             if (rc == -Native.EISDIR || rc == -21 || rc == -39) {
-                throw new FileException.Invalid(describe(dirPath + "/" + name) + " is a directory; push a directory as an archive");
+                throw new AgentException.Invalid(describe(dirPath + "/" + name) + " is a directory; push a directory as an archive");
             }
             check(rc, dirPath + "/" + name);
             done = true;
@@ -154,7 +155,7 @@ public final class ContainerRoot implements AutoCloseable {
         int dir;
         try {
             dir = resolve(split[0], Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
-        } catch (FileException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             return null;
         }
         try {
@@ -185,7 +186,7 @@ public final class ContainerRoot implements AutoCloseable {
         int dir;
         try {
             dir = resolve(path, Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
-        } catch (FileException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             return List.of();
         }
         try (var names = Files.list(proc(dir))) {
@@ -208,7 +209,7 @@ public final class ContainerRoot implements AutoCloseable {
                 directory(dir, part, walked.toString(), mode, uid, gid, false);
                 int next = Native.openat2(dir, part, Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC, 0, RESOLVE);
                 if (next == -Native.ENOTDIR) {
-                    throw new FileException.Invalid(describe(walked.toString()) + " exists and is not a directory");
+                    throw new AgentException.Invalid(describe(walked.toString()) + " exists and is not a directory");
                 }
                 check(next, walked.toString());
                 Native.close(dir);
@@ -307,7 +308,7 @@ public final class ContainerRoot implements AutoCloseable {
                 }
                 String name = entry.name();
                 if (name.startsWith("/") || parts(name).contains("..") || name.contains("\0")) {
-                    throw new FileException.Escape("archive entry " + name + " points outside " + describe(path) + ": refused");
+                    throw new AgentException.Forbidden("archive entry " + name + " points outside " + describe(path) + ": refused");
                 }
                 String[] split = parentAndName(name);
                 int dir = split[0].isEmpty() ? Native.openat2(target, ".", Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC, 0, RESOLVE)
@@ -427,7 +428,7 @@ public final class ContainerRoot implements AutoCloseable {
                     ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis() / 1000,
                     type == Tar.Type.SYMLINK ? Files.readSymbolicLink(p).toString() : null);
         } catch (IOException e) {
-            throw new FileException.NotFound("cannot read " + describe(path) + ": " + e.getMessage());
+            throw new AgentException.NotFound("cannot read " + describe(path) + ": " + e.getMessage());
         }
     }
 
@@ -445,23 +446,23 @@ public final class ContainerRoot implements AutoCloseable {
             return;
         }
         switch (-rc) {
-            case Native.ENOENT -> throw new FileException.NotFound("no " + describe(path));
-            case Native.EXDEV -> throw new FileException.Escape(describe(path)
+            case Native.ENOENT -> throw new AgentException.NotFound("no " + describe(path));
+            case Native.EXDEV -> throw new AgentException.Forbidden(describe(path)
                     + " leads outside the container's root (through '..' or an absolute or climbing symlink): refused;"
                     + " name the path the link points to instead");
-            case Native.ELOOP -> throw new FileException.Escape(describe(path) + " is a symlink (or too many): refused");
-            case Native.ENOTDIR -> throw new FileException.Invalid("a part of " + describe(path) + " is not a directory");
-            default -> throw new FileException.Invalid("cannot use " + describe(path) + ": errno " + -rc);
+            case Native.ELOOP -> throw new AgentException.Forbidden(describe(path) + " is a symlink (or too many): refused");
+            case Native.ENOTDIR -> throw new AgentException.Invalid("a part of " + describe(path) + " is not a directory");
+            default -> throw new AgentException.Invalid("cannot use " + describe(path) + ": errno " + -rc);
         }
     }
 
     /** The path's parts, after checking it: absolute, no NUL, no {@code ..}. */
     static List<String> parts(String path) {
         if (path == null || path.isEmpty()) {
-            throw new FileException.Invalid("a path inside the container is required, for example /etc/hosts");
+            throw new AgentException.Invalid("a path inside the container is required, for example /etc/hosts");
         }
         if (path.indexOf('\0') >= 0 || path.length() > 4096) {
-            throw new FileException.Invalid("not a usable path: " + path.length() + " characters or a NUL byte");
+            throw new AgentException.Invalid("not a usable path: " + path.length() + " characters or a NUL byte");
         }
         List<String> parts = new ArrayList<>();
         for (String part : path.split("/")) {
@@ -469,7 +470,7 @@ public final class ContainerRoot implements AutoCloseable {
                 continue;
             }
             if (part.equals("..")) {
-                throw new FileException.Escape("path " + path + " contains '..': refused; name the path inside the container directly");
+                throw new AgentException.Forbidden("path " + path + " contains '..': refused; name the path inside the container directly");
             }
             parts.add(part);
         }
@@ -479,7 +480,7 @@ public final class ContainerRoot implements AutoCloseable {
     private static String[] parentAndName(String path) {
         List<String> parts = parts(path);
         if (parts.isEmpty()) {
-            throw new FileException.Invalid("the container's root directory is not a file");
+            throw new AgentException.Invalid("the container's root directory is not a file");
         }
         return new String[] {String.join("/", parts.subList(0, parts.size() - 1)), parts.getLast()};
     }

@@ -1,5 +1,6 @@
 package dev.berth.agent.files;
 
+import dev.berth.agent.error.AgentException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -167,7 +168,7 @@ public final class Tar {
                 long size = number(h, 124, 12);
                 if (flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K') {
                     if (size > 1 << 20) {
-                        throw new FileException.Invalid("an extended tar header of " + size + " bytes: refused");
+                        throw new AgentException.Invalid("an extended tar header of " + size + " bytes: refused");
                     }
                     byte[] data = in.readNBytes((int) size);
                     in.skipNBytes(pad(size));
@@ -268,7 +269,7 @@ public final class Tar {
                 sum += i >= 148 && i < 156 ? ' ' : h[i] & 0xff;
             }
             if (sum != number(h, 148, 8)) {
-                throw new FileException.Invalid("not a tar archive (a header's checksum does not match)");
+                throw new AgentException.Invalid("not a tar archive (a header's checksum does not match)");
             }
         }
 
@@ -284,10 +285,10 @@ public final class Tar {
                 try {
                     length = Integer.parseInt(new String(data, i, space - i, StandardCharsets.US_ASCII));
                 } catch (NumberFormatException e) {
-                    throw new FileException.Invalid("a malformed pax header in the archive");
+                    throw new AgentException.Invalid("a malformed pax header in the archive");
                 }
                 if (length <= 0 || i + length > data.length) {
-                    throw new FileException.Invalid("a malformed pax header in the archive");
+                    throw new AgentException.Invalid("a malformed pax header in the archive");
                 }
                 String record = new String(data, space + 1, i + length - space - 2, StandardCharsets.UTF_8);
                 int eq = record.indexOf('=');
@@ -314,7 +315,7 @@ public final class Tar {
             try {
                 return Long.parseLong(text, 8);
             } catch (NumberFormatException e) {
-                throw new FileException.Invalid("not a tar archive (a header field is not a number)");
+                throw new AgentException.Invalid("not a tar archive (a header field is not a number)");
             }
         }
 

@@ -1,5 +1,6 @@
 package dev.berth.agent.image;
 
+import dev.berth.agent.error.AgentException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,7 +52,7 @@ public record DebianRecipe(String suite, String variant, List<String> packages, 
 
     private static void check(String field, String value, boolean ok, String expected) {
         if (!ok) {
-            throw new ImageException.Invalid("recipe." + field, "\"" + value + "\" is not a valid " + field + "; expected " + expected);
+            throw new AgentException.Invalid("recipe." + field, "\"" + value + "\" is not a valid " + field + "; expected " + expected);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.berth.agent.image;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -88,7 +89,7 @@ public final class ImageStore {
 
     /** Like {@link #find}, or a not-found error that says where to look. */
     public Image get(String aliasOrFingerprint) {
-        return find(aliasOrFingerprint).orElseThrow(() -> new ImageException.NotFound("no image \"" + aliasOrFingerprint
+        return find(aliasOrFingerprint).orElseThrow(() -> new AgentException.NotFound("no image \"" + aliasOrFingerprint
                 + "\" (an alias or at least 12 characters of a fingerprint); GET /1.0/images lists them"));
     }
 
@@ -146,7 +147,7 @@ public final class ImageStore {
             }
             if (!Files.isDirectory(rootfs.resolve("bin")) && !Files.isSymbolicLink(rootfs.resolve("bin"))
                     && !Files.isDirectory(rootfs.resolve("usr/bin"))) {
-                throw new ImageException.Invalid("archive", "the archive holds no root filesystem (no /bin or /usr/bin at its"
+                throw new AgentException.Invalid("archive", "the archive holds no root filesystem (no /bin or /usr/bin at its"
                         + " top or under rootfs/); make it with: tar -C ROOTFS -czf image.tar.gz .");
             }
             return List.of();
@@ -232,7 +233,7 @@ public final class ImageStore {
     public Image removeAlias(String alias) {
         return dev.berth.agent.store.StoreLock.with(dir, () -> {
             Image image = list().stream().filter(i -> i.aliases().contains(alias)).findFirst()
-                    .orElseThrow(() -> new ImageException.NotFound("no image alias \"" + alias + "\""));
+                    .orElseThrow(() -> new AgentException.NotFound("no image alias \"" + alias + "\""));
             Image updated = image.withAliases(image.aliases().stream().filter(a -> !a.equals(alias)).toList());
             write(updated);
             return updated;
@@ -245,7 +246,7 @@ public final class ImageStore {
      */
     public void delete(Image image, List<String> users) {
         if (!users.isEmpty()) {
-            throw new ImageException.InUse("image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
+            throw new AgentException.Conflict("image " + image.fingerprint().substring(0, 12) + " " + image.aliases()
                     + " is used by containers " + users + "; delete them first");
         }
         dev.berth.agent.store.StoreLock.with(dir, () -> {
@@ -270,11 +271,11 @@ public final class ImageStore {
 
     private static void checkAlias(String alias) {
         if (alias == null || !ALIAS.matcher(alias).matches() || alias.contains("..")) {
-            throw new ImageException.Invalid("aliases", "image alias \"" + alias + "\" is not valid: 1-64 letters, digits and"
+            throw new AgentException.Invalid("aliases", "image alias \"" + alias + "\" is not valid: 1-64 letters, digits and"
                     + " . _ / : -, starting with a letter or digit");
         }
         if (HEX.matcher(alias).matches()) {
-            throw new ImageException.Invalid("aliases", "image alias \"" + alias + "\" looks like a fingerprint; choose a name");
+            throw new AgentException.Invalid("aliases", "image alias \"" + alias + "\" looks like a fingerprint; choose a name");
         }
     }
 
@@ -326,7 +327,7 @@ public final class ImageStore {
         try {
             String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(30, TimeUnit.MINUTES) || process.exitValue() != 0) {
-                throw new ImageException.Invalid("archive", whatWentWrong + ": " + out.strip());
+                throw new AgentException.Invalid("archive", whatWentWrong + ": " + out.strip());
             }
         } finally {
             process.destroyForcibly();

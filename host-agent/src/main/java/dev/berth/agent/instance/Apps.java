@@ -1,6 +1,6 @@
 package dev.berth.agent.instance;
 
-import dev.berth.agent.app.AppImageException;
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.app.AppImageStore;
 import dev.berth.agent.app.AppRuntime;
 import dev.berth.agent.files.ContainerRoot;
@@ -345,7 +345,7 @@ public final class Apps {
                     AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
                     start(name, container, root, init);
                 }
-                default -> throw new InstanceException.Invalid("an app action is start, stop or restart; not " + action);
+                default -> throw new AgentException.Invalid("an app action is start, stop or restart; not " + action);
             }
             View v = action.equals("stop") ? refreshed(name) : awaitUp(name, timeout);
             log.info("App in " + name + ": " + action + " -> " + v.summary());
@@ -401,14 +401,14 @@ public final class Apps {
                     + " (see berth app logs " + name + ")";
             log.warn(message);
             events.publish("app", Map.of("container", name, "action", "rollback", "revision", previous, "reason", failure));
-            throw new AppImageException.Invalid(message);
+            throw new AgentException.Invalid(message);
         }));
     }
 
     private static void deleteRevision(ContainerRoot root, int revision) {
         try {
             root.delete(AppRuntime.REVISIONS + "/" + revision);
-        } catch (dev.berth.agent.files.FileException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             // never unpacked
         }
     }
@@ -476,11 +476,11 @@ public final class Apps {
             List<AppRuntime.Revision> revisions = AppRuntime.revisions(root);
             AppRuntime.Revision target = revisions.stream()
                     .filter(r -> to != null ? r.number() == to : r.number() < current)
-                    .reduce((a, b) -> b).orElseThrow(() -> new InstanceException.Invalid(to != null
+                    .reduce((a, b) -> b).orElseThrow(() -> new AgentException.Invalid(to != null
                             ? "no revision " + to + " of the app in " + name + "; there are " + revisions.stream().map(r -> r.number()).toList()
                             : "no revision of the app in " + name + " before revision " + current + " to roll back to"));
             if (target.number() == current) {
-                throw new InstanceException.Invalid("revision " + current + " is the one running in " + name);
+                throw new AgentException.Invalid("revision " + current + " is the one running in " + name);
             }
             stage("switch", "stopping revision " + current + ", starting revision " + target.number());
             String failure = switchAndWait(name, container, root, init, spec, target.number(), timeout);
@@ -554,7 +554,7 @@ public final class Apps {
     private View refreshed(String name) {
         Tracker t = tracker(name);
         if (t == null) {
-            throw new InstanceException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
+            throw new AgentException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
         }
         refresh(name, t, false);
         return t.view;
@@ -573,11 +573,11 @@ public final class Apps {
     private Outcome onRunning(String name, AppWork work) {
         AppSpec spec = instances.appSpecOf(name);
         if (spec == null) {
-            throw new InstanceException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
+            throw new AgentException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
         }
         StateProbe.Probe probe = instances.probe(name);
         if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
-            throw new InstanceException.Conflict("container \"" + name + "\" is not running; start it first (berth start " + name + ")");
+            throw new AgentException.Conflict("container \"" + name + "\" is not running; start it first (berth start " + name + ")");
         }
         try (LxcContainer container = Lxc.open(name, instances.lxcpath());
              ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {

@@ -1,6 +1,6 @@
 package dev.berth.agent.instance;
 
-import dev.berth.agent.net.NetworkException;
+import dev.berth.agent.error.AgentException;
 import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileSpec;
 import java.io.IOException;
@@ -26,18 +26,18 @@ final class HostCapacity {
         if (limits != null && limits.memory() != null) {
             long bytes = limits.memory().resolve(host.memoryBytes());
             if (bytes > host.memoryBytes()) {
-                throw new InstanceException.Invalid("limits.memory " + mib(bytes) + " is more than this host has (" + mib(host.memoryBytes())
+                throw new AgentException.Invalid("limits.memory " + mib(bytes) + " is more than this host has (" + mib(host.memoryBytes())
                         + "); ask for less, or a percentage of the host (50%)");
             }
             if (bytes < MIN_MEMORY) {
-                throw new InstanceException.Invalid("limits.memory " + bytes + " bytes is too little to start a container in;"
+                throw new AgentException.Invalid("limits.memory " + bytes + " bytes is too little to start a container in;"
                         + " give it at least " + mib(MIN_MEMORY));
             }
         }
         if (limits != null && limits.cpu() != null) {
             BitSet online = onlineCpus();
             if (limits.cpu().count() != null && limits.cpu().count() > online.cardinality()) {
-                throw new InstanceException.Invalid("limits.cpu " + format(limits.cpu().count()) + " is more than the host's "
+                throw new AgentException.Invalid("limits.cpu " + format(limits.cpu().count()) + " is more than the host's "
                         + online.cardinality() + " CPUs (online: " + cpuList(online) + ")");
             }
             if (limits.cpu().set() != null) {
@@ -47,7 +47,7 @@ final class HostCapacity {
                     int to = ends.length == 2 ? Integer.parseInt(ends[1]) : from;
                     for (int cpu = from; cpu <= to; cpu++) {
                         if (!online.get(cpu)) {
-                            throw new InstanceException.Invalid("limits.cpu " + limits.cpu().set() + " names CPU " + cpu
+                            throw new AgentException.Invalid("limits.cpu " + limits.cpu().set() + " names CPU " + cpu
                                     + ", which this host does not have online (online: " + cpuList(online) + ")");
                         }
                     }
@@ -57,7 +57,7 @@ final class HostCapacity {
         ProfileSpec.Network network = spec.network();
         if (network != null && network.bridge() != null && !network.bridge().equals(host.defaultBridge())
                 && !Files.isDirectory(Path.of("/sys/class/net", network.bridge(), "bridge"))) {
-            throw new NetworkException.Invalid("network.bridge " + network.bridge() + " is not a bridge on this host"
+            throw new AgentException.Invalid("network.bridge " + network.bridge() + " is not a bridge on this host"
                     + " (ip -br link show type bridge lists them); create it, or leave network.bridge out for the agent's own");
         }
     }

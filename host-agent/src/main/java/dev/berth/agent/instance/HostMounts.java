@@ -1,5 +1,6 @@
 package dev.berth.agent.instance;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.lxc.LxcContainer;
 import dev.berth.profile.HostFacts;
 import java.io.IOException;
@@ -21,7 +22,7 @@ final class HostMounts {
     private HostMounts() {
     }
 
-    /** @throws InstanceException.Invalid naming the mount whose source is a symbolic link or no longer allowed */
+    /** @throws AgentException.Invalid naming the mount whose source is a symbolic link or no longer allowed */
     static void verify(LxcContainer container, HostFacts host) {
         List<String> entries = container.configItem("lxc.mount.entry").lines().toList();
         for (String entry : entries) {
@@ -37,7 +38,7 @@ final class HostMounts {
     static void verify(String container, Path source, HostFacts host) {
         Path normal = source.normalize();
         Path allowed = host.hostPathAllowList().stream().filter(normal::startsWith).findFirst()
-                .orElseThrow(() -> new InstanceException.Invalid("host path " + source + " of " + container
+                .orElseThrow(() -> new AgentException.Invalid("host path " + source + " of " + container
                         + " is not under the allow-list " + host.hostPathAllowList()));
         // Links above the allowed directory are the operator's own layout; below it, none is followed.
         Path walked = allowed;
@@ -50,13 +51,13 @@ final class HostMounts {
                 } catch (IOException e) {
                     target = "?";
                 }
-                throw new InstanceException.Invalid("host path " + source + " of " + container + " goes through the symbolic link "
+                throw new AgentException.Invalid("host path " + source + " of " + container + " goes through the symbolic link "
                         + walked + " -> " + target + ": refused, a link could lead out of the allow-list "
                         + host.hostPathAllowList() + " (mount the link's target by its own path, if it is allowed)");
             }
         }
         if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
-            throw new InstanceException.Invalid("host path " + source + " of " + container + " is not a directory (create it, or fix the profile)");
+            throw new AgentException.Invalid("host path " + source + " of " + container + " is not a directory (create it, or fix the profile)");
         }
     }
 }

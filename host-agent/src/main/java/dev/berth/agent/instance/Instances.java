@@ -1,5 +1,6 @@
 package dev.berth.agent.instance;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.image.Image;
@@ -8,7 +9,6 @@ import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.net.Forwarder;
 import dev.berth.agent.net.Network;
-import dev.berth.agent.net.NetworkException;
 import dev.berth.agent.store.AtomicFiles;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcCommand;
@@ -104,7 +104,7 @@ public final class Instances {
      * Claims {@code name} for a launch, so that the API can answer 409 at once to every other launch
      * of it; the reservation ends when the launch it is passed to ends.
      *
-     * @throws InstanceException.Conflict if the name is taken or being taken
+     * @throws AgentException.Conflict if the name is taken or being taken
      */
     /** A new container's name becomes its hostname, its directory and a name in listings: what a hostname label may be. */
     private static final java.util.regex.Pattern HOSTNAME = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
@@ -112,15 +112,15 @@ public final class Instances {
     public Reservation reserve(String name) {
         Lxc.validateName(name);
         if (!HOSTNAME.matcher(name).matches()) {
-            throw new InstanceException.Invalid("\"" + name.replaceAll("\\p{C}", "?") + "\" is not a container name: it becomes the"
+            throw new AgentException.Invalid("\"" + name.replaceAll("\\p{C}", "?") + "\" is not a container name: it becomes the"
                     + " container's hostname, so it is 1-63 ASCII letters, digits and '-', not starting or ending with '-' (for example web-1)");
         }
         if (!busy.add(name)) {
-            throw new InstanceException.Conflict("container \"" + name + "\" is being created or changed by another operation");
+            throw new AgentException.Conflict("container \"" + name + "\" is being created or changed by another operation");
         }
         if (Files.exists(lxcpath.resolve(name).resolve("config")) || Files.exists(lxcpath.resolve(name).resolve(RECORD))) {
             busy.remove(name);
-            throw new InstanceException.Conflict("container \"" + name + "\" already exists");
+            throw new AgentException.Conflict("container \"" + name + "\" already exists");
         }
         return new Reservation(name);
     }
@@ -138,7 +138,7 @@ public final class Instances {
             return null;
         }
         if (appStore == null) {
-            throw new InstanceException.Invalid("this agent has no app image store: the profile's app section cannot be run");
+            throw new AgentException.Invalid("this agent has no app image store: the profile's app section cannot be run");
         }
         return appStore.get(app.image()); // a missing image or a broken pin fails here
     }
@@ -163,7 +163,7 @@ public final class Instances {
         ProfileSpec.App app = profile.spec().app();
         if (app != null && app.health() != null && app.health().type() != ProfileSpec.HealthType.COMMAND
                 && profile.spec().network() == null) {
-            throw new InstanceException.Invalid("the app's " + app.health().type().name().toLowerCase(java.util.Locale.ROOT)
+            throw new AgentException.Invalid("the app's " + app.health().type().name().toLowerCase(java.util.Locale.ROOT)
                     + " health check goes from the host to the container's address, but the profile gives it no network;"
                     + " add network: {ipv4: auto}, or use a command check (app.health.type: command)");
         }
@@ -174,12 +174,12 @@ public final class Instances {
             return;
         }
         if (network == null && spec.bridge() == null) {
-            throw new NetworkException.Invalid("the profile puts the container on the managed bridge, but this agent has none;"
+            throw new AgentException.Invalid("the profile puts the container on the managed bridge, but this agent has none;"
                     + " set network.bridge in the agent's config, or name a bridge in the profile (network.bridge)");
         }
         if ((network == null || !network.manages(spec)) && !Network.forwards(spec).isEmpty()
                 && (spec.ipv4() == null || spec.ipv4().auto())) {
-            throw new NetworkException.Invalid("port forwards need the container's address: on bridge " + spec.bridge()
+            throw new AgentException.Invalid("port forwards need the container's address: on bridge " + spec.bridge()
                     + " give it a static network.ipv4");
         }
     }
@@ -356,7 +356,7 @@ public final class Instances {
                     .until(() -> !dev.berth.agent.app.AppRuntime.status(root).state().equals("absent"))) {
                 dev.berth.lxc.ExecResult crun = container.run(LxcCommand.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
                         + " --version 2>&1 | head -1; tail -n 5 " + dev.berth.agent.app.AppRuntime.LOG + " 2>&1"));
-                throw new InstanceException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()
+                throw new AgentException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()
                         + " s in " + name + " (crun: " + crun.stdoutText().strip().replace('\n', ' ')
                         + "); is crun installed on the host (scripts/setup.sh installs it)?");
             }
@@ -400,15 +400,15 @@ public final class Instances {
     public void delete(String name, boolean force) {
         Lxc.validateName(name);
         if (!busy.add(name)) {
-            throw new InstanceException.Conflict("container \"" + name + "\" is being changed by another operation");
+            throw new AgentException.Conflict("container \"" + name + "\" is being changed by another operation");
         }
         try (LxcContainer container = Lxc.open(name, lxcpath)) {
             if (!container.isDefined()) {
-                throw new InstanceException.NotFound("no container \"" + name + "\"");
+                throw new AgentException.NotFound("no container \"" + name + "\"");
             }
             try {
                 writeRecord(record(name).with(ContainerRecord.Status.DELETING));
-            } catch (InstanceException.NotFound e) {
+            } catch (AgentException.NotFound e) {
                 // not made by Berth: deleted all the same, there is no record to mark
             }
             Failpoints.hit("delete-after-intent");
@@ -453,11 +453,11 @@ public final class Instances {
     <T> T exclusive(String name, java.util.function.Supplier<T> work) {
         Lxc.validateName(name);
         if (!busy.add(name)) {
-            throw new InstanceException.Conflict("container \"" + name + "\" is being changed by another operation");
+            throw new AgentException.Conflict("container \"" + name + "\" is being changed by another operation");
         }
         try {
             if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
-                throw new InstanceException.NotFound("no container \"" + name + "\"");
+                throw new AgentException.NotFound("no container \"" + name + "\"");
             }
             return work.get();
         } finally {
@@ -496,7 +496,7 @@ public final class Instances {
                         }
                     }
                 }
-            } catch (InstanceException.Conflict | InstanceException.NotFound e) {
+            } catch (AgentException.Conflict | AgentException.NotFound e) {
                 // busy or gone meanwhile: next round
             } catch (RuntimeException e) {
                 log.warn("automatic snapshot of " + name + " failed: " + e.getMessage());
@@ -558,14 +558,14 @@ public final class Instances {
         });
     }
 
-    /** @throws InstanceException.Invalid unless {@code snapshot} is a snapshot name */
+    /** @throws AgentException.Invalid unless {@code snapshot} is a snapshot name */
     public static void checkSnapshotName(String snapshot) {
         Snapshots.dir(Path.of("/"), snapshot);
     }
 
     public List<SnapshotView> snapshots(String name) {
         if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
-            throw new InstanceException.NotFound("no container \"" + name + "\"");
+            throw new AgentException.NotFound("no container \"" + name + "\"");
         }
         return Snapshots.list(lxcpath.resolve(name)).stream().map(i -> new SnapshotView(i.name(), i.created(), i.bytes())).toList();
     }
@@ -578,7 +578,7 @@ public final class Instances {
     public void restore(String name, String snapshot) {
         exclusive(name, () -> {
             if (!Files.isDirectory(Snapshots.dir(lxcpath.resolve(name), snapshot))) {
-                throw new InstanceException.NotFound("no snapshot " + snapshot + " of " + name);
+                throw new AgentException.NotFound("no snapshot " + snapshot + " of " + name);
             }
             Path dir = lxcpath.resolve(name);
             try (LxcContainer container = Lxc.open(name, lxcpath)) {
@@ -623,7 +623,7 @@ public final class Instances {
         ContainerRecord from;
         try {
             from = record(source);
-        } catch (InstanceException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             busy.remove(reservation.name());
             throw e;
         }
@@ -632,7 +632,7 @@ public final class Instances {
             if (snapshot != null) {
                 Path snap = Snapshots.dir(lxcpath.resolve(source), snapshot);
                 if (!Files.isDirectory(snap)) {
-                    throw new InstanceException.NotFound("no snapshot " + snapshot + " of " + source);
+                    throw new AgentException.NotFound("no snapshot " + snapshot + " of " + source);
                 }
                 Snapshots.copyTree(snap.resolve("delta"), seed);
             } else {
@@ -671,7 +671,7 @@ public final class Instances {
     public void changeState(String name, Action action, boolean force, Duration timeout) {
         try (LxcContainer container = Lxc.open(name, lxcpath)) {
             if (!container.isDefined()) {
-                throw new InstanceException.NotFound("no container \"" + name + "\"");
+                throw new AgentException.NotFound("no container \"" + name + "\"");
             }
             switch (action) {
                 case START -> {
@@ -691,9 +691,9 @@ public final class Instances {
         if (action == Action.STOP && isEphemeral(name)) {
             try {
                 delete(name, true);
-            } catch (InstanceException.NotFound e) {
+            } catch (AgentException.NotFound e) {
                 return; // the reaper saw it stopped first and has deleted it
-            } catch (InstanceException.Conflict e) {
+            } catch (AgentException.Conflict e) {
                 // the reaper saw it stopped first and is deleting it: the stop ends when the container is gone
                 try {
                     dev.berth.agent.ops.Wait.upTo(Duration.ofSeconds(60), Duration.ofMillis(20))
@@ -715,7 +715,7 @@ public final class Instances {
     private boolean isEphemeral(String name) {
         try {
             return record(name).ephemeral();
-        } catch (InstanceException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             return false;
         }
     }
@@ -736,7 +736,7 @@ public final class Instances {
                 try {
                     delete(name, true);
                     reaped.add(name);
-                } catch (InstanceException.Conflict | InstanceException.NotFound e) {
+                } catch (AgentException.Conflict | AgentException.NotFound e) {
                     // an operation has it (a start, a delete): leave it to that
                 }
             }
@@ -747,7 +747,7 @@ public final class Instances {
     /** The managed network, or a clear error for a profile that needs one on an agent without it. */
     private Network network() {
         if (network == null) {
-            throw new NetworkException.Invalid("this agent has no managed network; set network.bridge in its config");
+            throw new AgentException.Invalid("this agent has no managed network; set network.bridge in its config");
         }
         return network;
     }
@@ -811,7 +811,7 @@ public final class Instances {
                 if (!record.forwards().isEmpty()) {
                     network.openForwards(name, record.address(), record.forwards());
                 }
-            } catch (InstanceException.NotFound e) {
+            } catch (AgentException.NotFound e) {
                 // not Berth's
             } catch (RuntimeException e) {
                 actions.add("cannot reopen the port forwards of " + name + ": " + e.getMessage());
@@ -919,7 +919,7 @@ public final class Instances {
                 if (fingerprint.equals(record(name).imageFingerprint())) {
                     users.add(name);
                 }
-            } catch (InstanceException.NotFound e) {
+            } catch (AgentException.NotFound e) {
                 // not made by Berth: not on a Berth image
             }
         }
@@ -1066,7 +1066,7 @@ public final class Instances {
         try {
             return dev.berth.profile.AppSpec.from(spec, host.memoryBytes());
         } catch (IllegalArgumentException e) {
-            throw new InstanceException.Invalid(e.getMessage());
+            throw new AgentException.Invalid(e.getMessage());
         }
     }
 
@@ -1103,7 +1103,7 @@ public final class Instances {
         try {
             String address = record(name).address();
             return address != null ? address : network == null ? null : network.addressOf(name);
-        } catch (InstanceException.NotFound e) {
+        } catch (AgentException.NotFound e) {
             return null;
         }
     }
@@ -1133,7 +1133,7 @@ public final class Instances {
                 if (record(name).profiles().stream().anyMatch(profiles::contains)) {
                     users.add(name);
                 }
-            } catch (InstanceException.NotFound e) {
+            } catch (AgentException.NotFound e) {
                 // not made by Berth: uses no Berth profile
             }
         }
@@ -1152,7 +1152,7 @@ public final class Instances {
             records.put(name, record);
             return record;
         } catch (IOException e) {
-            throw new InstanceException.NotFound("no container \"" + name + "\" managed by Berth");
+            throw new AgentException.NotFound("no container \"" + name + "\" managed by Berth");
         }
     }
 
@@ -1172,7 +1172,7 @@ public final class Instances {
                 ContainerRecord.Status status;
                 try {
                     status = record(name).status();
-                } catch (InstanceException.NotFound e) {
+                } catch (AgentException.NotFound e) {
                     // Empty or torn: only the first write of a launch, its intent, can be lost that way.
                     status = ContainerRecord.Status.CREATING;
                 }
@@ -1244,7 +1244,7 @@ public final class Instances {
                 if (!container.isRunning() && "1".equals(container.configItem("lxc.start.auto"))) {
                     try {
                         HostMounts.verify(container, host);
-                    } catch (InstanceException.Invalid e) {
+                    } catch (AgentException.Invalid e) {
                         log.warn("not starting " + name + ": " + e.getMessage());
                         continue;
                     }

@@ -1,5 +1,6 @@
 package dev.berth.agent.instance;
 
+import dev.berth.agent.error.AgentException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ final class Snapshots {
 
     static Path dir(Path containerDir, String snapshot) {
         if (!NAME.matcher(snapshot).matches()) {
-            throw new InstanceException.Invalid("'" + snapshot + "' is not a snapshot name: letters, digits, '.', '_', '-' (at most 63),"
+            throw new AgentException.Invalid("'" + snapshot + "' is not a snapshot name: letters, digits, '.', '_', '-' (at most 63),"
                     + " starting with a letter or digit");
         }
         return containerDir.resolve(DIR).resolve(snapshot);
@@ -48,7 +49,7 @@ final class Snapshots {
     static Info take(Path containerDir, String name) {
         Path target = dir(containerDir, name);
         if (Files.exists(target)) {
-            throw new InstanceException.Conflict("snapshot " + name + " exists; delete it first or pick another name");
+            throw new AgentException.Conflict("snapshot " + name + " exists; delete it first or pick another name");
         }
         Path partial = target.resolveSibling("." + name + ".partial");
         try {
@@ -106,7 +107,7 @@ final class Snapshots {
      */
     static void beginRestore(Path containerDir, String name, boolean wasRunning) {
         if (!Files.isDirectory(dir(containerDir, name))) {
-            throw new InstanceException.NotFound("no snapshot " + name + " of " + containerDir.getFileName());
+            throw new AgentException.NotFound("no snapshot " + name + " of " + containerDir.getFileName());
         }
         writeIntent(containerDir, new RestoreIntent(name, wasRunning, RestoreIntent.Phase.COPYING));
     }
@@ -224,7 +225,7 @@ final class Snapshots {
     static void delete(Path containerDir, String name) {
         Path snapshot = dir(containerDir, name);
         if (!Files.isDirectory(snapshot)) {
-            throw new InstanceException.NotFound("no snapshot " + name + " of " + containerDir.getFileName());
+            throw new AgentException.NotFound("no snapshot " + name + " of " + containerDir.getFileName());
         }
         try {
             deleteTree(snapshot);

@@ -1,5 +1,6 @@
 package dev.berth.agent.net;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.ops.AgentLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -53,7 +54,7 @@ public final class Forwarder implements AutoCloseable {
      * Opens {@code forwards} of container {@code name} (at {@code address}); all or none: if one
      * cannot listen, those opened are closed again.
      *
-     * @throws NetworkException.Conflict naming the host address and port in use
+     * @throws AgentException.Conflict naming the host address and port in use
      */
     public void open(String name, String address, List<Forward> forwards) {
         if (forwards.isEmpty()) {
@@ -150,11 +151,11 @@ public final class Forwarder implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof BindException || String.valueOf(cause.getMessage()).contains("Address already in use")) {
-                throw new NetworkException.Conflict("cannot forward " + forward.protocol() + " " + forward.listen() + ":" + forward.port()
+                throw new AgentException.Conflict("cannot forward " + forward.protocol() + " " + forward.listen() + ":" + forward.port()
                         + " to " + name + ": the host port is already in use (by another program or container); pick another"
                         + " port in network.forwards", cause);
             }
-            throw new NetworkException.Invalid("cannot listen on " + forward.listen() + ":" + forward.port() + " for " + name + ": "
+            throw new AgentException.Invalid("cannot listen on " + forward.listen() + ":" + forward.port() + " for " + name + ": "
                     + cause.getMessage() + "; the listen address must be one of this host's");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,7 +1,7 @@
 package dev.berth.agent.net;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.agent.files.FileException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,7 +54,7 @@ public final class Hosts {
             String existing;
             try (InputStream in = root.read("/etc/hosts")) {
                 existing = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (FileException.NotFound e) {
+            } catch (AgentException.NotFound e) {
                 existing = "127.0.0.1 localhost\n";
             }
             String merged = merge(existing, entries);

@@ -1,5 +1,6 @@
 package dev.berth.agent.net;
 
+import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.store.AtomicFiles;
@@ -52,20 +53,20 @@ public final class Ipam {
      * The address of {@code name}: the one it has, or {@code requested} (checked), or the lowest free one.
      *
      * @param requested a static address from the profile, or null for any
-     * @throws NetworkException.Conflict if {@code requested} belongs to another container
-     * @throws NetworkException.Invalid  if {@code requested} is not assignable on the subnet, or the subnet is full
+     * @throws AgentException.Conflict if {@code requested} belongs to another container
+     * @throws AgentException.Invalid  if {@code requested} is not assignable on the subnet, or the subnet is full
      */
     public synchronized String allocate(String name, String requested) {
         Integer held = leases.get(name);
         if (requested != null) {
             int wanted = Subnet.address(requested);
             if (!subnet.assignable(wanted)) {
-                throw new NetworkException.Invalid("address " + requested + " is not usable on the managed bridge's subnet " + subnet
+                throw new AgentException.Invalid("address " + requested + " is not usable on the managed bridge's subnet " + subnet
                         + " (outside it, or its network, broadcast or bridge address); pick another or use ipv4: auto");
             }
             for (var lease : leases.entrySet()) {
                 if (lease.getValue() == wanted && !lease.getKey().equals(name)) {
-                    throw new NetworkException.Conflict("address " + requested + " is already container " + lease.getKey()
+                    throw new AgentException.Conflict("address " + requested + " is already container " + lease.getKey()
                             + "'s; pick another or use ipv4: auto", null);
                 }
             }
@@ -87,7 +88,7 @@ public final class Ipam {
                 return Subnet.text(a);
             }
         }
-        throw new NetworkException.Invalid("the managed bridge's subnet " + subnet + " is full (" + leases.size()
+        throw new AgentException.Invalid("the managed bridge's subnet " + subnet + " is full (" + leases.size()
                 + " containers); give the agent a larger subnet (network.ipv4 in its config)");
     }
 

@@ -1,5 +1,6 @@
 package dev.berth.agent.net;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.profile.ProfileSpec;
 import java.nio.file.Path;
@@ -87,7 +88,7 @@ public final class Network implements AutoCloseable {
 
     public void openForwards(String name, String address, List<Forwarder.Forward> forwards) {
         if (!forwards.isEmpty() && address == null) {
-            throw new NetworkException.Invalid("container " + name + " has port forwards but no address to forward to;"
+            throw new AgentException.Invalid("container " + name + " has port forwards but no address to forward to;"
                     + " give it network.ipv4 (auto or static)");
         }
         forwarder.open(name, address, forwards);

@@ -1,5 +1,6 @@
 package dev.berth.agent.ops;
 
+import dev.berth.agent.error.AgentException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -319,13 +320,6 @@ public final class Operations implements AutoCloseable {
         return operations.values().stream().sorted(Comparator.comparing((Op op) -> op.created).reversed()).toList();
     }
 
-    /** Why an operation cannot be cancelled. */
-    public static final class NotCancellable extends RuntimeException {
-        NotCancellable(String message) {
-            super(message);
-        }
-    }
-
     /**
      * Cancels {@code op}: at once if it is still waiting for its container, by interrupting it if its
      * work stops cleanly; otherwise refuses, since stopping it half-way would leave a half-made change.
@@ -347,7 +341,7 @@ public final class Operations implements AutoCloseable {
             }
             return;
         }
-        throw new NotCancellable(switch (op.status.get()) {
+        throw new AgentException.Conflict(switch (op.status.get()) {
             case RUNNING -> "\"" + op.work.description() + "\" cannot be cancelled once started: it finishes or rolls back by itself; wait for it";
             default -> "operation " + op.id + " has already finished (" + op.status.get().name().toLowerCase(java.util.Locale.ROOT) + ")";
         });

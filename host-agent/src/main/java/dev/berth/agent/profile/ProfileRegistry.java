@@ -1,5 +1,6 @@
 package dev.berth.agent.profile;
 
+import dev.berth.agent.error.AgentException;
 import dev.berth.agent.store.AtomicFiles;
 import dev.berth.profile.Composer;
 import dev.berth.profile.Location;
@@ -113,16 +114,9 @@ public final class ProfileRegistry {
     private ProfileDocument require(String name) {
         ProfileDocument document = profiles.get(name);
         if (document == null) {
-            throw new NoSuchProfile(name);
+            throw new AgentException.NotFound("no profile \"" + name + "\"");
         }
         return document;
-    }
-
-    /** No profile of that name. */
-    public static final class NoSuchProfile extends RuntimeException {
-        NoSuchProfile(String name) {
-            super("no profile \"" + name + "\"");
-        }
     }
 
     private static void checkParents(ProfileDocument document, Map<String, ProfileDocument> all) {

@@ -1,5 +1,6 @@
 package dev.berth.agent.store;
 
+import dev.berth.agent.error.AgentException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -30,30 +31,11 @@ public final class Volumes {
     public record Volume(String name, Instant created, long bytes, List<String> usedBy) {
     }
 
-    /** Refused requests: 404, 409 and 400 in the API. */
-    public static final class NotFound extends RuntimeException {
-        NotFound(String message) {
-            super(message);
-        }
-    }
-
-    public static final class InUse extends RuntimeException {
-        InUse(String message) {
-            super(message);
-        }
-    }
-
-    public static final class Invalid extends RuntimeException {
-        Invalid(String message) {
-            super(message);
-        }
-    }
-
     public Volume create(String name) {
         check(name);
         Path volume = dir.resolve(name);
         if (Files.exists(volume)) {
-            throw new InUse("volume " + name + " exists");
+            throw new AgentException.Conflict("volume " + name + " exists");
         }
         try {
             Files.createDirectories(volume);
@@ -79,7 +61,7 @@ public final class Volumes {
         check(name);
         Path volume = dir.resolve(name);
         if (!Files.isDirectory(volume)) {
-            throw new NotFound("no volume " + name);
+            throw new AgentException.NotFound("no volume " + name);
         }
         try (var walk = Files.walk(volume)) {
             long bytes = walk.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
@@ -95,7 +77,7 @@ public final class Volumes {
     public void delete(String name) {
         Volume volume = get(name);
         if (!volume.usedBy().isEmpty()) {
-            throw new InUse("volume " + name + " is mounted by " + volume.usedBy() + "; delete those containers first"
+            throw new AgentException.Conflict("volume " + name + " is mounted by " + volume.usedBy() + "; delete those containers first"
                     + " (the data stays until the volume is deleted)");
         }
         try (var walk = Files.walk(dir.resolve(name))) {
@@ -129,7 +111,7 @@ public final class Volumes {
 
     private static void check(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new Invalid("'" + name + "' is not a volume name: lower-case letters, digits and '-', 1-63 characters");
+            throw new AgentException.Invalid("'" + name + "' is not a volume name: lower-case letters, digits and '-', 1-63 characters");
         }
     }
 }

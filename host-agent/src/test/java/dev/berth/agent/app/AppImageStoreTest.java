@@ -1,5 +1,6 @@
 package dev.berth.agent.app;
 
+import dev.berth.agent.error.AgentException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -68,11 +69,11 @@ class AppImageStoreTest {
         assertThat(store.get(digest.substring(7, 19)).digest()).isEqualTo(digest);
         assertThat(store.get("web:1@" + digest).digest()).isEqualTo(digest);
         assertThatThrownBy(() -> store.get("web:1@" + two.digest()))
-                .isInstanceOf(AppImageException.Invalid.class)
+                .isInstanceOf(AgentException.Invalid.class)
                 .hasMessageContaining("pins web:1@" + two.digest()).hasMessageContaining("web:1 is " + digest);
-        assertThatThrownBy(() -> store.get("web")).isInstanceOf(AppImageException.NotFound.class)
+        assertThatThrownBy(() -> store.get("web")).isInstanceOf(AgentException.NotFound.class)
                 .hasMessageContaining("berth app image import");
-        assertThatThrownBy(() -> store.get("Web:1")).isInstanceOf(AppImageException.Invalid.class).hasMessageContaining("lower-case");
+        assertThatThrownBy(() -> store.get("Web:1")).isInstanceOf(AgentException.Invalid.class).hasMessageContaining("lower-case");
 
         // a fresh store object reads the same list back
         assertThat(store().list()).extracting(AppImageStore.AppImage::digest).contains(digest, two.digest());
@@ -84,7 +85,7 @@ class AppImageStoreTest {
         Path tampered = dir.resolve("tampered.tar");
         String layerDigest = OciImageFixture.writeTamperedOciArchive(httpd("one"), tampered);
         assertThatThrownBy(() -> store.importArchive(tampered, null, "tampered.tar"))
-                .isInstanceOf(AppImageException.Invalid.class)
+                .isInstanceOf(AgentException.Invalid.class)
                 .hasMessageContaining("layer " + layerDigest + " does not match its digest")
                 .hasMessageContaining("refused");
         assertThat(store.list()).isEmpty();
@@ -107,7 +108,7 @@ class AppImageStoreTest {
         bytes[100_000] ^= 0x01; // inside busybox's bytes
         Files.write(layerTar, bytes);
         assertThatThrownBy(() -> store.importDirectory(docker, null, "docker"))
-                .isInstanceOf(AppImageException.Invalid.class)
+                .isInstanceOf(AgentException.Invalid.class)
                 .hasMessageContaining("does not match its digest").hasMessageMatching("(?s).*layer sha256:[0-9a-f]{64}.*");
         assertThat(store.list()).isEmpty();
     }
@@ -129,7 +130,7 @@ class AppImageStoreTest {
             Path archive = dir.resolve("hostile-" + messages.size() + ".tar");
             OciImageFixture.writeOciArchive(OciImageFixture.withLayers(base, all), archive);
             Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> store.importArchive(archive, null, archive.toString()));
-            assertThat(refused).isInstanceOf(AppImageException.Invalid.class);
+            assertThat(refused).isInstanceOf(AgentException.Invalid.class);
             messages.add(refused.getMessage());
         }
         assertThat(messages.get(0)).contains("'../../escaped' climbs out of the image's root");
@@ -161,7 +162,7 @@ class AppImageStoreTest {
         AppImageStore.AppImage first = store.importArchive(one, null, "one.tar");
         AppImageStore.AppImage second = store.importArchive(two, null, "two.tar");
         assertThatThrownBy(() -> store.delete(first, List.of("shop1")))
-                .isInstanceOf(AppImageException.InUse.class).hasMessageContaining("used by shop1");
+                .isInstanceOf(AgentException.Conflict.class).hasMessageContaining("used by shop1");
         store.delete(first, List.of());
         assertThat(store.list()).extracting(AppImageStore.AppImage::reference).containsExactly("web:2");
         assertThat(store.blob(first.digest())).doesNotExist();
@@ -176,7 +177,7 @@ class AppImageStoreTest {
         Files.writeString(dir.resolve("junk/readme"), "hello");
         OciImageFixture.tarDirectory(dir.resolve("junk"), junk);
         assertThatThrownBy(() -> store().importArchive(junk, null, "junk.tar"))
-                .isInstanceOf(AppImageException.Invalid.class)
+                .isInstanceOf(AgentException.Invalid.class)
                 .hasMessageContaining("neither an OCI image layout (oci-layout and index.json) nor a docker save archive");
         Path unnamed = dir.resolve("unnamed");
         OciImageFixture.writeOciLayout(httpd("one"), unnamed);

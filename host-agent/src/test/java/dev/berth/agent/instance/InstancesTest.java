@@ -1,5 +1,6 @@
 package dev.berth.agent.instance;
 
+import dev.berth.agent.error.AgentException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -66,7 +67,7 @@ class InstancesTest {
         }
         instances.delete(name);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
-        assertThatThrownBy(() -> instances.record(name)).isInstanceOf(InstanceException.NotFound.class);
+        assertThatThrownBy(() -> instances.record(name)).isInstanceOf(AgentException.NotFound.class);
     }
 
     @Test
@@ -116,8 +117,8 @@ class InstancesTest {
         assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("smal"), null, null))
                 .isInstanceOf(ProfileException.class).hasMessageContaining("did you mean 'small'?");
         assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("small"), null, "no-such-image"))
-                .isInstanceOf(dev.berth.agent.image.ImageException.NotFound.class).hasMessageContaining("no image \"no-such-image\"");
-        assertThatThrownBy(() -> instances.delete(sandbox.name("ghost"))).isInstanceOf(InstanceException.NotFound.class);
+                .isInstanceOf(AgentException.NotFound.class).hasMessageContaining("no image \"no-such-image\"");
+        assertThatThrownBy(() -> instances.delete(sandbox.name("ghost"))).isInstanceOf(AgentException.NotFound.class);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
     }
 
@@ -132,7 +133,7 @@ class InstancesTest {
                 try {
                     instances.launch(name, List.of("small"), null, null);
                     return "ok";
-                } catch (InstanceException.Conflict e) {
+                } catch (AgentException.Conflict e) {
                     return "conflict";
                 }
             });

@@ -1,5 +1,6 @@
 package dev.berth.agent.ops;
 
+import dev.berth.agent.error.AgentException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -53,7 +54,7 @@ class OperationsTest {
         Operations.Op launch = operations.submit("Creating container c2", "c2", null, () -> release.await(10, TimeUnit.SECONDS));
         awaitStatus(launch, Operations.Status.RUNNING);
         assertThat(launch.view().mayCancel()).isFalse();
-        assertThatThrownBy(() -> operations.cancel(launch)).isInstanceOf(Operations.NotCancellable.class)
+        assertThatThrownBy(() -> operations.cancel(launch)).isInstanceOf(AgentException.Conflict.class)
                 .hasMessageContaining("cannot be cancelled once started");
         release.countDown();
         Operations.await(launch, Duration.ofSeconds(5));

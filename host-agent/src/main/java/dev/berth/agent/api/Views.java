@@ -17,7 +17,7 @@ final class Views {
 
     /** Null without an app. */
     static Models.AppState appState(Apps.View v) {
-        return v == null ? null : new Models.AppState(v.image(), v.digest(), v.revision(), v.state(), v.health(), v.restarts(),
+        return v == null ? null : new Models.AppState(v.image(), v.digest(), v.revision(), v.state().word(), v.health().word(), v.restarts(),
                 v.exitCode(), v.since(), v.healthOutput(), v.summary());
     }
 }

@@ -89,8 +89,8 @@ public final class AppRuntime {
      * back-off), {@code exited} (ended and the policy does not restart it), {@code stopped} (by the
      * agent), or {@code absent} (no supervisor has run yet).
      */
-    public record Status(String state, Instant since, int restarts, Integer exitCode) {
-        static final Status ABSENT = new Status("absent", null, 0, null);
+    public record Status(AppStatus state, Instant since, int restarts, Integer exitCode) {
+        static final Status ABSENT = new Status(AppStatus.ABSENT, null, 0, null);
     }
 
     /**
@@ -228,7 +228,7 @@ public final class AppRuntime {
             return Status.ABSENT;
         }
         try {
-            return new Status(f[0], Instant.ofEpochSecond(Long.parseLong(f[1])), Integer.parseInt(f[2]),
+            return new Status(AppStatus.of(f[0]), Instant.ofEpochSecond(Long.parseLong(f[1])), Integer.parseInt(f[2]),
                     f[3].equals("-") ? null : Integer.valueOf(f[3]));
         } catch (NumberFormatException e) {
             return Status.ABSENT;
@@ -272,8 +272,7 @@ public final class AppRuntime {
     }
 
     private static boolean ended(ContainerRoot root) {
-        String state = status(root).state();
-        return state.equals("stopped") || state.equals("exited") || state.equals("absent");
+        return status(root).state().ended();
     }
 
     private static void kill(LxcContainer container, String signal) {

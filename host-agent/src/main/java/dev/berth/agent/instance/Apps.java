@@ -3,6 +3,8 @@ package dev.berth.agent.instance;
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.app.AppImageStore;
 import dev.berth.agent.app.AppRuntime;
+import dev.berth.agent.app.AppStatus;
+import dev.berth.agent.app.Health;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.AgentLog;
@@ -43,15 +45,15 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Apps {
 
     /** An app as the agent last saw it: the image and digest are the running revision's. */
-    public record View(String image, String digest, int revision, String state, String health, int restarts, Integer exitCode,
+    public record View(String image, String digest, int revision, AppStatus state, Health health, int restarts, Integer exitCode,
                        Instant since, String healthOutput) {
 
         /** One word for a table: the health when it is checked and the app runs, else its state. */
         public String summary() {
-            if (state.equals("running") && !health.equals("none")) {
-                return health;
+            if (state == AppStatus.RUNNING && health != Health.NONE) {
+                return health.word();
             }
-            return state.equals("exited") || state.equals("restarting") ? state + "(" + exitCode + ")" : state;
+            return state == AppStatus.EXITED || state == AppStatus.RESTARTING ? state.word() + "(" + exitCode + ")" : state.word();
         }
     }
 
@@ -85,7 +87,7 @@ public final class Apps {
         volatile Instant runSince;
         volatile int runRestarts = -1;
         volatile Instant runSeen = Instant.now();
-        volatile String health = "starting";
+        volatile Health health = Health.STARTING;
         volatile int failures;
         volatile Instant nextCheck = Instant.EPOCH;
         volatile Instant nextRead = Instant.EPOCH;
@@ -201,7 +203,7 @@ public final class Apps {
         AppSpec spec = t.spec;
         if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
             t.runRestarts = -1;
-            t.view = new View(t.image != null ? t.image : spec.image(), t.digest, t.revision, "stopped", "none", 0, null, null, null);
+            t.view = new View(t.image != null ? t.image : spec.image(), t.digest, t.revision, AppStatus.STOPPED, Health.NONE, 0, null, null, null);
         } else {
             AppRuntime.Status status;
             try (ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
@@ -217,36 +219,36 @@ public final class Apps {
             } catch (RuntimeException e) {
                 return; // the container stopped under us: the next tick sees it
             }
-            boolean running = status.state().equals("running");
+            boolean running = status.state() == AppStatus.RUNNING;
             if (running && (!status.since().equals(t.runSince) || status.restarts() != t.runRestarts)) {
                 newRun(t, status);
             }
             if (spec.health() == null) {
-                t.health = "none";
+                t.health = Health.NONE;
             } else if (!running) {
-                t.health = "starting";
+                t.health = Health.STARTING;
             } else if (check && !Instant.now().isBefore(t.nextCheck)) {
                 healthCheck(name, t, spec.health());
             }
             // the running revision's image: after an upgrade, not the one the profile names
             String image = t.image != null ? t.image : spec.image();
-            t.view = new View(image, t.digest, t.revision, status.state(), spec.health() == null ? "none" : t.health,
+            t.view = new View(image, t.digest, t.revision, status.state(), spec.health() == null ? Health.NONE : t.health,
                     status.restarts(), status.exitCode(), status.since(), t.healthOutput);
         }
         View now = t.view;
-        if (before != null && (!before.state().equals(now.state()) || !before.health().equals(now.health())
+        if (before != null && (before.state() != now.state() || before.health() != now.health()
                 || before.restarts() != now.restarts() || before.revision() != now.revision())) {
             Map<String, Object> event = new LinkedHashMap<>();
             event.put("container", name);
-            event.put("state", now.state());
-            event.put("health", now.health());
+            event.put("state", now.state().word());
+            event.put("health", now.health().word());
             event.put("restarts", now.restarts());
             event.put("revision", now.revision());
             if (now.exitCode() != null) {
                 event.put("exit_code", now.exitCode());
             }
             events.publish("app", event);
-            if (!before.health().equals(now.health()) && now.health().equals("unhealthy")) {
+            if (before.health() != now.health() && now.health() == Health.UNHEALTHY) {
                 log.warn("App in " + name + " is unhealthy: " + now.healthOutput());
             }
         }
@@ -256,7 +258,7 @@ public final class Apps {
         t.runSince = status.since();
         t.runRestarts = status.restarts();
         t.runSeen = Instant.now();
-        t.health = "starting";
+        t.health = Health.STARTING;
         t.failures = 0;
         t.nextCheck = Instant.EPOCH;
     }
@@ -271,18 +273,18 @@ public final class Apps {
         String failure = probeHealth(name, health);
         Instant now = Instant.now();
         if (failure == null) {
-            t.health = "healthy";
+            t.health = Health.HEALTHY;
             t.failures = 0;
             t.healthOutput = "ok";
         } else {
             t.failures++;
             t.healthOutput = failure;
             boolean startingOver = Duration.between(t.runSeen, now).compareTo(health.interval().multipliedBy(health.retries())) >= 0;
-            if (t.health.equals("starting") ? startingOver : t.failures >= health.retries()) {
-                t.health = "unhealthy";
+            if (t.health == Health.STARTING ? startingOver : t.failures >= health.retries()) {
+                t.health = Health.UNHEALTHY;
             }
         }
-        t.nextCheck = now.plus(t.health.equals("starting")
+        t.nextCheck = now.plus(t.health == Health.STARTING
                 ? min(FIRST_CHECK.multipliedBy(1L << Math.min(t.failures, 8)), health.interval()) : health.interval());
     }
 
@@ -499,13 +501,13 @@ public final class Apps {
         start(name, container, root, init);
         Failpoints.hit("app-switch-started");
         View v = awaitUp(name, timeout);
-        if (v.state().equals("running") && (v.health().equals("healthy") || v.health().equals("none"))) {
+        if (v.state() == AppStatus.RUNNING && (v.health() == Health.HEALTHY || v.health() == Health.NONE)) {
             return null;
         }
-        if (!v.state().equals("running")) {
+        if (v.state() != AppStatus.RUNNING) {
             return "did not stay up (" + v.summary() + ")";
         }
-        return v.health().equals("unhealthy") ? "was unhealthy (" + v.healthOutput() + ")"
+        return v.health() == Health.UNHEALTHY ? "was unhealthy (" + v.healthOutput() + ")"
                 : "did not get healthy within " + timeout.toSeconds() + " s (" + v.healthOutput() + ")";
     }
 
@@ -535,14 +537,14 @@ public final class Apps {
             }
             v = t == null ? null : t.view;
             if (v != null) {
-                boolean running = v.state().equals("running");
-                if (running && (v.health().equals("healthy") || v.health().equals("unhealthy"))) {
+                boolean running = v.state() == AppStatus.RUNNING;
+                if (running && v.health().judged()) {
                     return v;
                 }
-                if (running && v.health().equals("none") && Duration.between(began, Instant.now()).toMillis() >= 1000) {
+                if (running && v.health() == Health.NONE && Duration.between(began, Instant.now()).toMillis() >= 1000) {
                     return v;
                 }
-                if (v.state().equals("exited") || (v.state().equals("restarting") && v.restarts() >= 2)) {
+                if (v.state() == AppStatus.EXITED || (v.state() == AppStatus.RESTARTING && v.restarts() >= 2)) {
                     return v;
                 }
             }

@@ -353,7 +353,7 @@ public final class Instances {
                 dev.berth.agent.app.AppRuntime.start(container, root, init);
             }
             if (!dev.berth.agent.ops.Wait.upTo(APP_START_TIMEOUT, Duration.ofMillis(20))
-                    .until(() -> !dev.berth.agent.app.AppRuntime.status(root).state().equals("absent"))) {
+                    .until(() -> dev.berth.agent.app.AppRuntime.status(root).state() != dev.berth.agent.app.AppStatus.ABSENT)) {
                 dev.berth.lxc.ExecResult crun = container.run(LxcCommand.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
                         + " --version 2>&1 | head -1; tail -n 5 " + dev.berth.agent.app.AppRuntime.LOG + " 2>&1"));
                 throw new AgentException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()

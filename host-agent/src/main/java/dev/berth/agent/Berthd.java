@@ -193,6 +193,7 @@ public final class Berthd implements AutoCloseable {
     private final AtomicReference<Vertx> vertx = new AtomicReference<>();
     private Operations operations;
     private StateLock stateLock;
+    private dev.berth.agent.runtime.ContainerRuntime runtime;
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
@@ -269,7 +270,8 @@ public final class Berthd implements AutoCloseable {
         }
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         ImageStore images = new ImageStore(settings.imagesDir());
-        Instances instances = new Instances(settings.lxcpath(), images, profiles::composer, hostFacts(settings), log, network);
+        runtime = new dev.berth.agent.runtime.LxcRuntime(settings.lxcpath());
+        Instances instances = new Instances(runtime, images, profiles::composer, hostFacts(settings), log, network);
         for (String action : instances.recover()) {
             log.warn(action);
         }
@@ -341,6 +343,7 @@ public final class Berthd implements AutoCloseable {
             }
             await(v.close());
             operations.close();
+            runtime.close();
             Files.deleteIfExists(settings.socket());
             stateLock.close();
         }

@@ -13,10 +13,8 @@ import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.agent.store.Volumes;
-import dev.berth.lxc.Lxc;
-import dev.berth.lxc.LxcCommand;
-import dev.berth.lxc.LxcContainer;
-import dev.berth.lxc.LxcException;
+import dev.berth.agent.runtime.Command;
+import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.profile.ProfileException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -80,7 +78,7 @@ public final class ApiServer {
         this.apps = new AppRoutes(this, appService, instances, operations);
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
-        this.exec = new ExecRoutes(this, lxcpath, operations, log);
+        this.exec = new ExecRoutes(this, instances, operations, log);
         this.files = new FileRoutes(vertx, instances, log);
         this.storage = new StorageRoutes(this, instances, volumes, operations);
         this.appImages = new AppImageRoutes(this, appImages, instances, operations, log, () -> appService);
@@ -160,7 +158,7 @@ public final class ApiServer {
     }
 
     private void info(RoutingContext ctx) {
-        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), Lxc.version(),
+        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), instances.runtime().version(),
                 java.nio.file.Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? "v1" : "v2", lxcpath.toString(),
                 instances.names().size()), 200);
     }
@@ -203,7 +201,7 @@ public final class ApiServer {
     /** {@code PATCH}: replaces the container's own overrides; changed limits apply live. */
     private void patchContainer(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         Models.ContainerPatch patch = parse(ctx, Models.ContainerPatch.class);
         accepted(ctx, operations.submit("Updating container " + name, name, "container-updated", () -> {
             Instances.Reapplied result = instances.update(name, patch.config());
@@ -216,7 +214,7 @@ public final class ApiServer {
         if (request.name() == null) {
             throw badRequest("name is required", "name");
         }
-        Lxc.validateName(request.name());
+        instances.checkName(request.name());
         List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
         // Checked and claimed before answering, so that bad input is a 4xx and of concurrent creates of one
         // name exactly one gets 202.
@@ -246,7 +244,7 @@ public final class ApiServer {
         if (source.container() == null) {
             throw badRequest("source.container names the container to copy", "source.container");
         }
-        Lxc.validateName(source.container());
+        instances.checkName(source.container());
         requireDefined(source.container());
         vertx.executeBlocking(() -> {
             Instances.Reservation reservation = instances.reserve(request.name());
@@ -259,7 +257,7 @@ public final class ApiServer {
     /** {@code DELETE}: stops the container cleanly first, or with {@code ?force=true} kills it at once. */
     private void deleteContainer(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         boolean force = "true".equals(ctx.queryParams().get("force")) || "1".equals(ctx.queryParams().get("force"));
         requireDefined(name);
         accepted(ctx, operations.submit("Deleting container " + name, name, "container-deleted", () -> {
@@ -280,7 +278,7 @@ public final class ApiServer {
 
     private void exec(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         Models.ExecRequest request = parse(ctx, Models.ExecRequest.class);
         if (request.command() == null || request.command().isEmpty()) {
             throw badRequest("command is required: the program and its arguments, as a list", "command");
@@ -307,8 +305,8 @@ public final class ApiServer {
             argv = dev.berth.agent.app.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
                     request.cwd(), user);
         }
-        LxcCommand command = inApp ? new LxcCommand(argv, Map.of(), null, -1, -1, null)
-                : new LxcCommand(argv, env, request.cwd(), request.user() == null ? -1 : request.user(),
+        Command command = inApp ? new Command(argv, Map.of(), null, -1, -1, null)
+                : new Command(argv, env, request.cwd(), request.user() == null ? -1 : request.user(),
                 request.group() == null ? -1 : request.group(), null);
         if (streamed) {
             exec.streamed(ctx, name, request, command);
@@ -319,9 +317,9 @@ public final class ApiServer {
 
     private void getState(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         blocking(ctx, () -> {
-            try (LxcContainer c = Lxc.open(name, lxcpath)) {
+            try (RuntimeContainer c = instances.runtime().open(name)) {
                 if (!c.isDefined()) {
                     throw new AgentException.NotFound("no container \"" + name + "\"");
                 }
@@ -331,7 +329,7 @@ public final class ApiServer {
                         running ? c.memoryUsage() : null,
                         running ? c.memoryLimit() : null,
                         running ? Integer.parseInt(c.cgroupItem("pids.current").strip()) : null,
-                        running ? c.ipAddresses(null, null).stream().map(a -> a.getHostAddress()).toList() : List.of(),
+                        running ? c.addresses() : List.of(),
                         Views.appState(appService.view(name)));
             }
         }, 200);
@@ -340,7 +338,7 @@ public final class ApiServer {
     /** {@code GET .../drift}: the last drift check's report. */
     private void getDrift(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         requireDefined(name);
         blocking(ctx, () -> {
             dev.berth.puppet.DriftReport report = drift.last(name);
@@ -354,7 +352,7 @@ public final class ApiServer {
     /** {@code POST .../drift} {@code {"action": "check"|"reconcile"}}: a check now (reconcile: enforce whatever the policy). */
     private void checkDrift(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         requireDefined(name);
         String action = ctx.body().isEmpty() ? "check" : String.valueOf(parse(ctx, Map.class).getOrDefault("action", "check"));
         if (!action.equals("check") && !action.equals("reconcile")) {
@@ -380,7 +378,7 @@ public final class ApiServer {
 
     private void putState(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         Models.StateChange change = parse(ctx, Models.StateChange.class);
         requireDefined(name);
         Instances.Action action;
@@ -567,7 +565,7 @@ public final class ApiServer {
     }
 
     private Models.Container view(String name) {
-        Lxc.validateName(name);
+        instances.checkName(name);
         var probe = instances.probe(name);
         if (probe == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
@@ -638,21 +636,9 @@ public final class ApiServer {
                 default -> "request failed";
             };
         } else {
-            // The agent's own refusals say their status; liblxc's and the profile loader's are mapped here, once.
-            status = switch (failure) {
-                case AgentException e -> e.status();
-                case LxcException.InvalidName _, ProfileException _ -> 400;
-                case LxcException.NotDefined _ -> 404;
-                case LxcException.AlreadyDefined _, LxcException.AlreadyRunning _, LxcException.NotRunning _ -> 409;
-                default -> 500;
-            };
+            status = ErrorMapper.status(failure);
             message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
-            field = switch (failure) {
-                case AgentException e -> e.field();
-                case LxcException.InvalidName _ -> "name";
-                case ProfileException e -> e.problems().isEmpty() ? null : e.problems().getFirst().path();
-                default -> null;
-            };
+            field = ErrorMapper.field(failure);
         }
         if (!ctx.response().ended()) {
             if (Boolean.TRUE.equals(ctx.get(UNREAD_UPLOAD)) && !ctx.request().isEnded()) {

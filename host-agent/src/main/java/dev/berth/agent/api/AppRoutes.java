@@ -7,8 +7,7 @@ import dev.berth.agent.instance.Apps;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.ops.Operations;
-import dev.berth.lxc.Lxc;
-import dev.berth.lxc.LxcContainer;
+import dev.berth.agent.runtime.RuntimeContainer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -51,13 +50,13 @@ final class AppRoutes {
 
     void get(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         api.blocking(ctx, () -> {
             Apps.View view = view(name);
             Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Views.appState(view), Map.class));
             var probe = instances.probe(name);
             if (probe != null && probe.pid() != null) {
-                try (LxcContainer container = Lxc.open(name, instances.lxcpath());
+                try (RuntimeContainer container = instances.runtime().open(name);
                      ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
                     var crun = AppRuntime.crunState(container);
                     if (crun != null && crun.has("pid")) {
@@ -93,7 +92,7 @@ final class AppRoutes {
 
     void state(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         AppAction request = ApiServer.parse(ctx, AppAction.class);
         String action = String.valueOf(request.action()).toLowerCase(Locale.ROOT);
         if (!List.of("start", "stop", "restart").contains(action)) {
@@ -107,7 +106,7 @@ final class AppRoutes {
 
     void upgrade(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         AppUpgrade request = ApiServer.parse(ctx, AppUpgrade.class);
         if (request.image() == null || request.image().isBlank()) {
             throw ApiServer.badRequest("image is required: the app image to upgrade to (name:tag or name@sha256:...)", "image");
@@ -120,7 +119,7 @@ final class AppRoutes {
 
     void rollback(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         AppRollback request = ctx.body().isEmpty() ? new AppRollback(null, null) : ApiServer.parse(ctx, AppRollback.class);
         requireApp(name);
         Duration timeout = timeout(request.timeout());

@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
-import dev.berth.lxc.Lxc;
-import dev.berth.lxc.LxcCommand;
-import dev.berth.lxc.LxcContainer;
-import dev.berth.lxc.LxcProcess;
+import dev.berth.agent.runtime.Command;
+import dev.berth.agent.runtime.RuntimeContainer;
+import dev.berth.agent.runtime.RunningCommand;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.RoutingContext;
@@ -51,7 +50,7 @@ final class ExecRoutes {
     private static final int WRITE_QUEUE = 512 * 1024;
 
     private final ApiServer api;
-    private final Path lxcpath;
+    private final dev.berth.agent.instance.Instances instances;
     private final Operations operations;
     private final AgentLog log;
     private final Map<String, CompletableFuture<ServerWebSocket>> sessions = new ConcurrentHashMap<>();
@@ -59,9 +58,9 @@ final class ExecRoutes {
     private static final ExecutorService PUMPS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("berth-exec-pump-", 0).factory());
 
-    ExecRoutes(ApiServer api, Path lxcpath, Operations operations, AgentLog log) {
+    ExecRoutes(ApiServer api, dev.berth.agent.instance.Instances instances, Operations operations, AgentLog log) {
         this.api = api;
-        this.lxcpath = lxcpath;
+        this.instances = instances;
         this.operations = operations;
         this.log = log;
     }
@@ -70,7 +69,7 @@ final class ExecRoutes {
     static final int OUTPUT_LIMIT = 1 << 20;
 
     /** Runs a command with its output collected into the operation (the default). */
-    void collected(RoutingContext ctx, String name, Models.ExecRequest request, LxcCommand command) {
+    void collected(RoutingContext ctx, String name, Models.ExecRequest request, Command command) {
         byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         // Not exclusive: a command inside must not hold up a stop of the same container.
         api.accepted(ctx, operations.submit(new Operations.Work("Running " + request.command().getFirst() + " in " + name, name, null,
@@ -79,11 +78,11 @@ final class ExecRoutes {
             BoundedOutput err = new BoundedOutput(OUTPUT_LIMIT);
             AtomicBoolean timedOut = new AtomicBoolean();
             int exitCode;
-            try (LxcContainer c = Lxc.open(name, lxcpath)) {
+            try (RuntimeContainer c = instances.runtime().open(name)) {
                 if (!c.isRunning()) {
                     throw new AgentException.Conflict("container \"" + name + "\" is not running; start it first");
                 }
-                try (LxcProcess process = c.spawn(command, false)) {
+                try (RunningCommand process = c.spawn(command, false)) {
                     var feed = PUMPS.submit(() -> {
                         try {
                             process.stdin().write(stdin);
@@ -119,7 +118,7 @@ final class ExecRoutes {
     }
 
     /** Waits for the command; with a timeout, kills it then (and says so in {@code timedOut}). */
-    private static int waitWithTimeout(LxcProcess process, Integer timeout, AtomicBoolean timedOut) {
+    private static int waitWithTimeout(RunningCommand process, Integer timeout, AtomicBoolean timedOut) {
         java.util.concurrent.ScheduledFuture<?> killer = timeout == null ? null : TIMER.schedule(() -> {
             timedOut.set(true);
             process.signal(9);
@@ -174,7 +173,7 @@ final class ExecRoutes {
     }
 
     /** Starts a streamed or interactive command (the caller has checked the request and the container). */
-    void streamed(RoutingContext ctx, String name, Models.ExecRequest request, LxcCommand command) {
+    void streamed(RoutingContext ctx, String name, Models.ExecRequest request, Command command) {
         boolean tty = Boolean.TRUE.equals(request.interactive());
         CompletableFuture<ServerWebSocket> socket = new CompletableFuture<>();
         Operations.Op op = operations.submit(new Operations.Work(
@@ -206,7 +205,7 @@ final class ExecRoutes {
         }).onFailure(ctx::fail);
     }
 
-    private Map<String, Object> run(String name, LxcCommand command, boolean tty, Models.ExecRequest request,
+    private Map<String, Object> run(String name, Command command, boolean tty, Models.ExecRequest request,
                                     CompletableFuture<ServerWebSocket> socket) throws Exception {
         ServerWebSocket ws;
         try {
@@ -215,8 +214,8 @@ final class ExecRoutes {
             throw new AgentException.Conflict("no client connected to the command's WebSocket within "
                     + CONNECT_TIMEOUT_MS / 1000 + " s; the command was not started");
         }
-        LxcProcess process;
-        try (LxcContainer c = Lxc.open(name, lxcpath)) {
+        RunningCommand process;
+        try (RuntimeContainer c = instances.runtime().open(name)) {
             process = c.spawn(command, tty);
         } catch (RuntimeException e) {
             ws.close((short) 1011, truncate("cannot start the command: " + e.getMessage()));
@@ -260,7 +259,7 @@ final class ExecRoutes {
      * The client's messages: data goes to the command's input on a thread of its own (a command that
      * does not read blocks that thread, not the event loop, and the socket is paused meanwhile).
      */
-    private void wireInput(ServerWebSocket ws, LxcProcess process, ExecutorService input, AtomicBoolean clientGone) {
+    private void wireInput(ServerWebSocket ws, RunningCommand process, ExecutorService input, AtomicBoolean clientGone) {
         java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
         ws.binaryMessageHandler(data -> {
             byte[] bytes = data.getBytes();

@@ -4,9 +4,8 @@ import dev.berth.agent.error.AgentException;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.files.Tar;
 import dev.berth.agent.instance.Instances;
-import dev.berth.agent.instance.StateProbe;
+import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.ops.AgentLog;
-import dev.berth.lxc.Lxc;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -37,7 +36,7 @@ final class FileRoutes {
     void pull(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String path = ctx.queryParams().get("path");
-        Lxc.validateName(name);
+        instances.checkName(name);
         vertx.executeBlocking(() -> {
             ContainerRoot root = open(name);
             try {
@@ -79,7 +78,7 @@ final class FileRoutes {
         String path = ctx.queryParams().get("path");
         ctx.request().pause();
         ctx.put(ApiServer.UNREAD_UPLOAD, true);
-        Lxc.validateName(name);
+        instances.checkName(name);
         String type = header(ctx, "X-Berth-Type", "file");
         int mode = (int) ApiServer.number(header(ctx, "X-Berth-Mode", type.equals("directory") ? "0755" : "0644"), "X-Berth-Mode", 0, 07777, 8);
         // ids inside the container: what a 32-bit id may be, less -1 (no id)
@@ -105,7 +104,7 @@ final class FileRoutes {
     }
 
     private ContainerRoot open(String name) {
-        StateProbe.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = instances.probe(name);
         if (probe == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
         }

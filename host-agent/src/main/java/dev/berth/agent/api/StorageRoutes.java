@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.store.Volumes;
-import dev.berth.lxc.Lxc;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
 
@@ -29,13 +28,13 @@ final class StorageRoutes {
 
     void listSnapshots(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         api.blocking(ctx, () -> instances.snapshots(name), 200);
     }
 
     void createSnapshot(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Lxc.validateName(name);
+        instances.checkName(name);
         JsonNode body = ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0 ? ApiServer.JSON.createObjectNode() : ApiServer.parse(ctx, JsonNode.class);
         String snapshot = body.hasNonNull("name") ? body.get("name").asText() : null;
         if (snapshot != null) {
@@ -51,7 +50,7 @@ final class StorageRoutes {
     void restoreSnapshot(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String snapshot = ctx.pathParam("snapshot");
-        Lxc.validateName(name);
+        instances.checkName(name);
         Instances.checkSnapshotName(snapshot);
         api.accepted(ctx, operations.submit("Restoring " + name + " to snapshot " + snapshot, name, "container-restored", () -> {
             instances.restore(name, snapshot);
@@ -62,7 +61,7 @@ final class StorageRoutes {
     void deleteSnapshot(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String snapshot = ctx.pathParam("snapshot");
-        Lxc.validateName(name);
+        instances.checkName(name);
         Instances.checkSnapshotName(snapshot);
         api.accepted(ctx, operations.submit("Deleting snapshot " + snapshot + " of " + name, name, "container-snapshot-deleted", () -> {
             instances.deleteSnapshot(name, snapshot);

@@ -8,9 +8,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.Wait;
-import dev.berth.lxc.ExecResult;
-import dev.berth.lxc.LxcCommand;
-import dev.berth.lxc.LxcContainer;
+import dev.berth.agent.runtime.ExecResult;
+import dev.berth.agent.runtime.Command;
+import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.profile.AppSpec;
 import dev.berth.profile.ProfileSpec.Restart;
 import java.io.ByteArrayInputStream;
@@ -239,10 +239,10 @@ public final class AppRuntime {
      * Starts the supervisor (which starts the app) unless it runs already; clears an earlier stop.
      * Fails with the runtime's words when crun cannot be run at all.
      */
-    public static void start(LxcContainer container, ContainerRoot root, InitSystem init) {
+    public static void start(RuntimeContainer container, ContainerRoot root, InitSystem init) {
         root.delete(STOPPED);
         String launch = init == InitSystem.SYSTEMD ? "systemctl start " + UNIT : "/bin/sh " + SUPERVISE + " --background";
-        ExecResult started = container.run(LxcCommand.of("sh", "-c", CRUN + " --version >/dev/null 2>&1 || exit 127; " + launch));
+        ExecResult started = container.run(Command.of("sh", "-c", CRUN + " --version >/dev/null 2>&1 || exit 127; " + launch));
         if (started.exitCode() == 127) {
             throw new AgentException.Invalid("the app runtime is missing in " + container.name() + ": the host's /usr is not at"
                     + " /.berth/usr inside, or crun is not installed on the host; install crun and catatonit (scripts/setup.sh does)");
@@ -257,7 +257,7 @@ public final class AppRuntime {
      * Stops the app: marks the stop (so that the supervisor does not restart it), sends
      * {@code signal}, waits {@code grace}, then kills; ends when the supervisor has noted the stop.
      */
-    public static void stop(LxcContainer container, ContainerRoot root, String signal, Duration grace) throws InterruptedException {
+    public static void stop(RuntimeContainer container, ContainerRoot root, String signal, Duration grace) throws InterruptedException {
         write(root, STOPPED, "stopped by the agent\n", 0644);
         kill(container, signal);
         if (!Wait.upTo(grace, POLL).until(() -> ended(root))) {
@@ -265,7 +265,7 @@ public final class AppRuntime {
             Wait.upTo(Duration.ofSeconds(5), POLL).until(() -> ended(root));
         }
         // a supervisor waiting out a back-off (no app runs) ends now rather than after it
-        container.run(LxcCommand.of("sh", "-c", "p=$(cat " + DIR + "/supervisor.pid 2>/dev/null) && [ -n \"$p\" ]"
+        container.run(Command.of("sh", "-c", "p=$(cat " + DIR + "/supervisor.pid 2>/dev/null) && [ -n \"$p\" ]"
                 + " && grep -q supervise /proc/$p/cmdline 2>/dev/null && kill $p; rm -f " + DIR + "/supervisor.pid; "
                 + CRUN + " delete --force " + ID + " >/dev/null 2>&1; s=$(cat " + STATUS + " 2>/dev/null); set -- $s;"
                 + " [ \"$1\" = stopped ] || echo \"stopped $(date +%s) ${3:-0} ${4:--}\" > " + STATUS));
@@ -275,13 +275,13 @@ public final class AppRuntime {
         return status(root).state().ended();
     }
 
-    private static void kill(LxcContainer container, String signal) {
-        container.run(LxcCommand.of("sh", "-c", CRUN + " kill " + ID + " " + signal + " >/dev/null 2>&1"));
+    private static void kill(RuntimeContainer container, String signal) {
+        container.run(Command.of("sh", "-c", CRUN + " kill " + ID + " " + signal + " >/dev/null 2>&1"));
     }
 
     /** The app's state as crun reports it (created, running, stopped), with its PID 1 in the system container; null when crun knows no app. */
-    public static JsonNode crunState(LxcContainer container) {
-        ExecResult state = container.run(LxcCommand.of("sh", "-c", CRUN + " state " + ID + " 2>/dev/null"));
+    public static JsonNode crunState(RuntimeContainer container) {
+        ExecResult state = container.run(Command.of("sh", "-c", CRUN + " state " + ID + " 2>/dev/null"));
         if (state.exitCode() != 0) {
             return null;
         }

@@ -1,9 +1,9 @@
 package dev.berth.agent.drift;
 
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.lxc.ExecResult;
-import dev.berth.lxc.LxcCommand;
-import dev.berth.lxc.LxcContainer;
+import dev.berth.agent.runtime.ExecResult;
+import dev.berth.agent.runtime.Command;
+import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.puppet.ContainerAccess;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -22,10 +22,10 @@ import java.util.Map;
  */
 final class AgentAccess implements ContainerAccess {
 
-    private final LxcContainer container;
+    private final RuntimeContainer container;
     private final ContainerRoot root;
 
-    AgentAccess(LxcContainer container, ContainerRoot root) {
+    AgentAccess(RuntimeContainer container, ContainerRoot root) {
         this.container = container;
         this.root = root;
     }
@@ -35,7 +35,7 @@ final class AgentAccess implements ContainerAccess {
         List<String> limited = new ArrayList<>(List.of("timeout", "-s", "KILL", Long.toString(Math.max(1, timeout.toSeconds()))));
         limited.addAll(argv);
         long start = System.nanoTime();
-        ExecResult result = container.run(new LxcCommand(limited, env, "/", 0, 0, null));
+        ExecResult result = container.run(new Command(limited, env, "/", 0, 0, null));
         boolean timedOut = (result.exitCode() == 137 || result.exitCode() == 124)
                 && System.nanoTime() - start >= timeout.toNanos() - 500_000_000L;
         return new Result(result.exitCode(), result.stdoutText(), result.stderrText(), timedOut);

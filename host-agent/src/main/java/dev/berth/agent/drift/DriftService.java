@@ -5,14 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.instance.Instances;
-import dev.berth.agent.instance.StateProbe;
+import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.store.AtomicFiles;
-import dev.berth.lxc.Lxc;
-import dev.berth.lxc.LxcContainer;
-import dev.berth.lxc.LxcState;
+import dev.berth.agent.runtime.RuntimeContainer;
+import dev.berth.agent.runtime.State;
 import dev.berth.profile.ProfileSpec.DriftPolicy;
 import dev.berth.profile.PuppetSpec;
 import dev.berth.puppet.DriftReport;
@@ -98,11 +97,11 @@ public final class DriftService {
             throw new AgentException.Invalid("a drift check of " + name + " is running; wait for it");
         }
         try {
-            StateProbe.Probe probe = instances.probe(name);
+            ContainerRuntime.Probe probe = instances.probe(name);
             if (probe == null) {
                 throw new AgentException.NotFound("no container \"" + name + "\"");
             }
-            if (probe.state() != LxcState.RUNNING || probe.pid() == null) {
+            if (probe.state() != State.RUNNING || probe.pid() == null) {
                 throw new AgentException.Conflict("container \"" + name + "\" is not running: drift is checked inside it; start it first");
             }
             stage("waiting", slots.availablePermits() > 0 ? "starting" : "waiting for one of " + concurrency + " drift slots");
@@ -114,7 +113,7 @@ public final class DriftService {
                 String version = null;
                 if (spec != null) {
                     stage("puppet", spec.binary() + " apply --noop" + (reconcile ? ", then a real run if anything drifted" : ""));
-                    try (LxcContainer container = Lxc.open(name, instances.lxcpath());
+                    try (RuntimeContainer container = instances.runtime().open(name);
                          ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
                         PuppetBridge.Outcome outcome = new PuppetBridge(spec.binary())
                                 .check(new AgentAccess(container, root), spec, reconcile, spec.timeout());
@@ -154,14 +153,14 @@ public final class DriftService {
         if (spec == null) {
             return null;
         }
-        StateProbe.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = instances.probe(name);
         if (probe == null || probe.pid() == null) {
             return null; // stopped already (an ephemeral container that ended): the scheduled checks will apply it
         }
         stage("puppet", "applying the profile's Puppet manifest once (" + spec.binary() + " apply)");
         slots.acquireUninterruptibly();
         long start = System.nanoTime();
-        try (LxcContainer container = Lxc.open(name, instances.lxcpath());
+        try (RuntimeContainer container = instances.runtime().open(name);
              ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
             PuppetBridge.Outcome outcome = new PuppetBridge(spec.binary()).apply(new AgentAccess(container, root), spec, false, spec.timeout());
             DriftReport report = new DriftReport(name, Instant.now(), "apply", outcome.failed() ? DriftReport.FAILED : DriftReport.IN_SYNC,
@@ -220,9 +219,9 @@ public final class DriftService {
             if (now.isBefore(when)) {
                 continue;
             }
-            StateProbe.Probe probe = instances.probe(name);
+            ContainerRuntime.Probe probe = instances.probe(name);
             due.put(name, nextDue(spec.interval()));
-            if (probe == null || probe.state() != LxcState.RUNNING) {
+            if (probe == null || probe.state() != State.RUNNING) {
                 continue;
             }
             Thread.ofVirtual().name("berth-drift-" + name).start(() -> {

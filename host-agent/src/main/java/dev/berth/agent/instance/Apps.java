@@ -9,11 +9,11 @@ import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
-import dev.berth.lxc.ExecResult;
-import dev.berth.lxc.Lxc;
-import dev.berth.lxc.LxcCommand;
-import dev.berth.lxc.LxcContainer;
-import dev.berth.lxc.LxcState;
+import dev.berth.agent.runtime.ExecResult;
+import dev.berth.agent.runtime.Command;
+import dev.berth.agent.runtime.ContainerRuntime;
+import dev.berth.agent.runtime.RuntimeContainer;
+import dev.berth.agent.runtime.State;
 import dev.berth.profile.AppSpec;
 import dev.berth.profile.ProfileSpec.HealthType;
 import java.io.IOException;
@@ -198,10 +198,10 @@ public final class Apps {
     /** Reads the supervisor's status (and, with {@code check}, runs a due health check); publishes a change. */
     private void refresh(String name, Tracker t, boolean check) {
         t.nextRead = Instant.now().plus(READ_INTERVAL);
-        StateProbe.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = instances.probe(name);
         View before = t.view;
         AppSpec spec = t.spec;
-        if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
+        if (probe == null || probe.state() != State.RUNNING || probe.pid() == null) {
             t.runRestarts = -1;
             t.view = new View(t.image != null ? t.image : spec.image(), t.digest, t.revision, AppStatus.STOPPED, Health.NONE, 0, null, null, null);
         } else {
@@ -298,8 +298,8 @@ public final class Apps {
         if (health.type() == HealthType.COMMAND) {
             List<String> command = new ArrayList<>(List.of("timeout", "-s", "KILL", Long.toString(Math.max(1, health.timeout().toSeconds()))));
             command.addAll(AppRuntime.execInApp(health.command(), false));
-            try (LxcContainer container = Lxc.open(name, instances.lxcpath())) {
-                ExecResult result = container.run(new LxcCommand(command, Map.of(), "/", 0, 0, null));
+            try (RuntimeContainer container = instances.runtime().open(name)) {
+                ExecResult result = container.run(new Command(command, Map.of(), "/", 0, 0, null));
                 return result.exitCode() == 0 ? null : "command exited " + result.exitCode() + ": "
                         + (result.stdoutText() + result.stderrText()).strip().lines().reduce((a, b) -> b).orElse("");
             }
@@ -436,7 +436,7 @@ public final class Apps {
             if (intent == null) {
                 continue;
             }
-            StateProbe.Probe probe = instances.probe(name);
+            ContainerRuntime.Probe probe = instances.probe(name);
             if (probe == null || probe.pid() == null) {
                 actions.add("the app upgrade of " + name + " to " + intent.image() + " was interrupted; it is finished or rolled back"
                         + " when the agent next starts with the container running");
@@ -494,7 +494,7 @@ public final class Apps {
     }
 
     /** Stops the app, points {@code current} at {@code revision}, starts it, waits: null when it is up, else why not. */
-    private String switchAndWait(String name, LxcContainer container, ContainerRoot root, InitSystem init, AppSpec spec, int revision,
+    private String switchAndWait(String name, RuntimeContainer container, ContainerRoot root, InitSystem init, AppSpec spec, int revision,
                                  Duration timeout) throws InterruptedException {
         AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
         AppRuntime.switchTo(root, revision);
@@ -511,7 +511,7 @@ public final class Apps {
                 : "did not get healthy within " + timeout.toSeconds() + " s (" + v.healthOutput() + ")";
     }
 
-    private void start(String name, LxcContainer container, ContainerRoot root, InitSystem init) {
+    private void start(String name, RuntimeContainer container, ContainerRoot root, InitSystem init) {
         wake(name); // the next status read starts a new run
         AppRuntime.start(container, root, init);
     }
@@ -569,7 +569,7 @@ public final class Apps {
 
     @FunctionalInterface
     private interface AppWork {
-        Outcome run(LxcContainer container, ContainerRoot root, InitSystem init, AppSpec spec) throws InterruptedException, IOException;
+        Outcome run(RuntimeContainer container, ContainerRoot root, InitSystem init, AppSpec spec) throws InterruptedException, IOException;
     }
 
     private Outcome onRunning(String name, AppWork work) {
@@ -577,11 +577,11 @@ public final class Apps {
         if (spec == null) {
             throw new AgentException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
         }
-        StateProbe.Probe probe = instances.probe(name);
-        if (probe == null || probe.state() != LxcState.RUNNING || probe.pid() == null) {
+        ContainerRuntime.Probe probe = instances.probe(name);
+        if (probe == null || probe.state() != State.RUNNING || probe.pid() == null) {
             throw new AgentException.Conflict("container \"" + name + "\" is not running; start it first (berth start " + name + ")");
         }
-        try (LxcContainer container = Lxc.open(name, instances.lxcpath());
+        try (RuntimeContainer container = instances.runtime().open(name);
              ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
             return work.run(container, root, instances.initOf(name), spec);
         } catch (InterruptedException e) {

@@ -1,7 +1,7 @@
 package dev.berth.agent.instance;
 
 import dev.berth.agent.error.AgentException;
-import dev.berth.lxc.LxcContainer;
+import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.profile.HostFacts;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,7 +23,7 @@ final class HostMounts {
     }
 
     /** @throws AgentException.Invalid naming the mount whose source is a symbolic link or no longer allowed */
-    static void verify(LxcContainer container, HostFacts host) {
+    static void verify(RuntimeContainer container, HostFacts host) {
         List<String> entries = container.configItem("lxc.mount.entry").lines().toList();
         for (String entry : entries) {
             String source = entry.strip().split("\\s+", 2)[0];

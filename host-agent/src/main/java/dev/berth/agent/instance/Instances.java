@@ -10,9 +10,10 @@ import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.net.Forwarder;
 import dev.berth.agent.net.Network;
 import dev.berth.agent.store.AtomicFiles;
-import dev.berth.lxc.Lxc;
-import dev.berth.lxc.LxcCommand;
-import dev.berth.lxc.LxcContainer;
+import dev.berth.agent.runtime.Command;
+import dev.berth.agent.runtime.ContainerRuntime;
+import dev.berth.agent.runtime.ExecResult;
+import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.profile.ComposedProfile;
 import dev.berth.profile.Composer;
 import dev.berth.profile.HostFacts;
@@ -53,7 +54,7 @@ public final class Instances {
     private final Set<String> busy = ConcurrentHashMap.newKeySet();
     /** Records as last written or read; berth.json is only ever written through here. */
     private final Map<String, ContainerRecord> records = new ConcurrentHashMap<>();
-    private final StateProbe probe;
+    private final ContainerRuntime runtime;
     private final AgentLog log;
     /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
     private final Map<String, java.util.Optional<ProfileSpec.AutoSnapshots>> schedules = new ConcurrentHashMap<>();
@@ -66,28 +67,38 @@ public final class Instances {
     /** @param profiles the profiles as they are at each launch (they change through the API) */
     public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
                      AgentLog log) {
-        this(lxcpath, images, profiles, host, log, null);
+        this(new dev.berth.agent.runtime.LxcRuntime(lxcpath), images, profiles, host, log, null);
     }
 
-    public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
+    public Instances(ContainerRuntime runtime, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
                      AgentLog log, Network network) {
         this.network = network;
-        this.lxcpath = lxcpath;
+        this.runtime = runtime;
+        this.lxcpath = runtime.lxcpath();
         this.images = images;
         this.profiles = profiles;
         this.host = host;
         this.log = log;
-        this.probe = new StateProbe(lxcpath);
+    }
+
+    /** The runtime the containers run on. */
+    public ContainerRuntime runtime() {
+        return runtime;
+    }
+
+    /** @throws RuntimeException naming the rule when {@code name} cannot be a container's name */
+    public void checkName(String name) {
+        runtime.checkName(name);
     }
 
     /** The containers defined under this agent's lxcpath, Berth's or not, sorted. */
     public List<String> names() {
-        return probe.names();
+        return runtime.names();
     }
 
-    /** Container {@code name}'s state and init pid, cheaply (see {@link StateProbe}); null if it is not defined. */
-    public StateProbe.Probe probe(String name) {
-        return probe.probe(name);
+    /** Container {@code name}'s state and init pid, cheaply; null if it is not defined. */
+    public ContainerRuntime.Probe probe(String name) {
+        return runtime.probe(name);
     }
 
     /**
@@ -110,7 +121,7 @@ public final class Instances {
     private static final java.util.regex.Pattern HOSTNAME = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
 
     public Reservation reserve(String name) {
-        Lxc.validateName(name);
+        runtime.checkName(name);
         if (!HOSTNAME.matcher(name).matches()) {
             throw new AgentException.Invalid("\"" + name.replaceAll("\\p{C}", "?") + "\" is not a container name: it becomes the"
                     + " container's hostname, so it is 1-63 ASCII letters, digits and '-', not starting or ending with '-' (for example web-1)");
@@ -232,7 +243,7 @@ public final class Instances {
                 throw new UncheckedIOException("cannot read image " + image.fingerprint() + ": " + e.getMessage(), e);
             }
             // The revert closes before the handle, so its undos still have a live handle to work with.
-            try (LxcContainer container = Lxc.open(name, lxcpath); Revert revert = new Revert()) {
+            try (RuntimeContainer container = runtime.open(name); Revert revert = new Revert()) {
                 try {
                     String assigned = null;
                     boolean managed = network != null && network.manages(netSpec);
@@ -259,7 +270,7 @@ public final class Instances {
                             own, Instant.now(), ContainerRecord.Status.CREATING, address, forwards, ephemeral);
                     writeRecord(record);
                     revert.add(() -> {
-                        probe.forget(name);
+                        runtime.forget(name);
                         records.remove(name);
                         deleteDirectory(container.directory());
                     });
@@ -347,14 +358,14 @@ public final class Instances {
      * (the agent does for an init it cannot hook); waits until the supervisor has reported, so that a
      * runtime that cannot run at all fails the launch.
      */
-    private void awaitSupervisor(String name, LxcContainer container, int pid, InitSystem init) throws InterruptedException {
+    private void awaitSupervisor(String name, RuntimeContainer container, int pid, InitSystem init) throws InterruptedException {
         try (dev.berth.agent.files.ContainerRoot root = dev.berth.agent.files.ContainerRoot.ofProcess(name, pid, idShift(name))) {
             if (dev.berth.agent.app.AppRuntime.agentStarts(init)) {
                 dev.berth.agent.app.AppRuntime.start(container, root, init);
             }
             if (!dev.berth.agent.ops.Wait.upTo(APP_START_TIMEOUT, Duration.ofMillis(20))
                     .until(() -> dev.berth.agent.app.AppRuntime.status(root).state() != dev.berth.agent.app.AppStatus.ABSENT)) {
-                dev.berth.lxc.ExecResult crun = container.run(LxcCommand.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
+                ExecResult crun = container.run(Command.of("sh", "-c", dev.berth.agent.app.AppRuntime.CRUN
                         + " --version 2>&1 | head -1; tail -n 5 " + dev.berth.agent.app.AppRuntime.LOG + " 2>&1"));
                 throw new AgentException.Invalid("the app's supervisor did not report within " + APP_START_TIMEOUT.toSeconds()
                         + " s in " + name + " (crun: " + crun.stdoutText().strip().replace('\n', ' ')
@@ -372,7 +383,7 @@ public final class Instances {
         if (!dev.berth.agent.app.AppRuntime.agentStarts(init)) {
             return;
         }
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+        try (RuntimeContainer container = runtime.open(name)) {
             int pid = container.initPid().orElse(-1);
             try (dev.berth.agent.files.ContainerRoot root = dev.berth.agent.files.ContainerRoot.ofProcess(name, pid, idShift(name))) {
                 dev.berth.agent.app.AppRuntime.start(container, root, init);
@@ -398,11 +409,11 @@ public final class Instances {
      * half-way completes the delete on restart.
      */
     public void delete(String name, boolean force) {
-        Lxc.validateName(name);
+        runtime.checkName(name);
         if (!busy.add(name)) {
             throw new AgentException.Conflict("container \"" + name + "\" is being changed by another operation");
         }
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+        try (RuntimeContainer container = runtime.open(name)) {
             if (!container.isDefined()) {
                 throw new AgentException.NotFound("no container \"" + name + "\"");
             }
@@ -413,7 +424,7 @@ public final class Instances {
             }
             Failpoints.hit("delete-after-intent");
             stop(container, force, STOP_GRACE);
-            probe.forget(name);
+            runtime.forget(name);
             container.destroy();
             deleteDirectory(container.directory());
             records.remove(name);
@@ -451,7 +462,7 @@ public final class Instances {
 
     /** Runs {@code work} on container {@code name} with no other operation of the kind on it. */
     <T> T exclusive(String name, java.util.function.Supplier<T> work) {
-        Lxc.validateName(name);
+        runtime.checkName(name);
         if (!busy.add(name)) {
             throw new AgentException.Conflict("container \"" + name + "\" is being changed by another operation");
         }
@@ -517,8 +528,8 @@ public final class Instances {
 
     /** Runs {@code work} with container {@code name} frozen if it runs, so that its layer holds still. */
     private <T> T whileFrozen(String name, java.util.function.Supplier<T> work) {
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
-            boolean freeze = container.state() == dev.berth.lxc.LxcState.RUNNING;
+        try (RuntimeContainer container = runtime.open(name)) {
+            boolean freeze = container.state() == dev.berth.agent.runtime.State.RUNNING;
             if (freeze) {
                 container.freeze();
             }
@@ -581,16 +592,16 @@ public final class Instances {
                 throw new AgentException.NotFound("no snapshot " + snapshot + " of " + name);
             }
             Path dir = lxcpath.resolve(name);
-            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            try (RuntimeContainer container = runtime.open(name)) {
                 boolean wasRunning = container.isRunning();
                 Snapshots.beginRestore(dir, snapshot, wasRunning);
                 try {
                     stop(container, false, STOP_GRACE);
                     Snapshots.restore(dir, snapshot);
                 } finally {
-                    probe.forget(name);
+                    runtime.forget(name);
                     if (wasRunning) {
-                        try (LxcContainer fresh = Lxc.open(name, lxcpath)) {
+                        try (RuntimeContainer fresh = runtime.open(name)) {
                             HostMounts.verify(fresh, host);
                             fresh.start();
                         }
@@ -669,7 +680,7 @@ public final class Instances {
      * kills; with {@code force} it kills at once.
      */
     public void changeState(String name, Action action, boolean force, Duration timeout) {
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+        try (RuntimeContainer container = runtime.open(name)) {
             if (!container.isDefined()) {
                 throw new AgentException.NotFound("no container \"" + name + "\"");
             }
@@ -731,8 +742,8 @@ public final class Instances {
             if (busy.contains(name) || !isEphemeral(name)) {
                 continue;
             }
-            StateProbe.Probe p = probe(name);
-            if (p != null && p.state() == dev.berth.lxc.LxcState.STOPPED) {
+            ContainerRuntime.Probe p = probe(name);
+            if (p != null && p.state() == dev.berth.agent.runtime.State.STOPPED) {
                 try {
                     delete(name, true);
                     reaped.add(name);
@@ -769,7 +780,7 @@ public final class Instances {
             return;
         }
         network.refreshHosts(n -> {
-            StateProbe.Probe p = probe(n);
+            ContainerRuntime.Probe p = probe(n);
             return p == null || p.pid() == null ? -1 : p.pid();
         }, this::idShift);
     }
@@ -821,18 +832,14 @@ public final class Instances {
         return actions;
     }
 
-    private static void stop(LxcContainer container, boolean force, Duration timeout) {
+    private static void stop(RuntimeContainer container, boolean force, Duration timeout) {
         if (!container.isRunning()) {
             return;
         }
-        if (!force) {
-            try {
-                container.shutdown(timeout);
-                return;
-            } catch (dev.berth.lxc.LxcException.Timeout e) {
-                // init ignored the halt signal: kill it, as the operator asked for a stop
-            }
+        if (!force && container.shutdown(timeout)) {
+            return;
         }
+        // forced, or init ignored the halt signal: kill it, as the operator asked for a stop
         container.stop();
     }
 
@@ -878,7 +885,7 @@ public final class Instances {
         String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
         List<String> live = new java.util.ArrayList<>();
         List<String> pending = new java.util.ArrayList<>();
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+        try (RuntimeContainer container = runtime.open(name)) {
             boolean running = container.isRunning();
             for (String limit : LIVE_LIMITS) {
                 String key = prefix + limit;
@@ -973,7 +980,7 @@ public final class Instances {
     public List<Drift> envelopeDrift(String name, boolean reconcile) {
         List<LxcConfigItem> items = LxcConfig.render(composedOf(name), host, null);
         String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+        try (RuntimeContainer container = runtime.open(name)) {
             List<Drift> found = envelope(name, container, items, prefix);
             if (!reconcile || found.isEmpty()) {
                 return found;
@@ -1000,7 +1007,7 @@ public final class Instances {
     }
 
     /** Each limit the profile sets that the container's config or (running) cgroup holds otherwise. */
-    private List<Drift> envelope(String name, LxcContainer container, List<LxcConfigItem> items, String prefix) {
+    private List<Drift> envelope(String name, RuntimeContainer container, List<LxcConfigItem> items, String prefix) {
         boolean running = container.isRunning();
         List<Drift> found = new java.util.ArrayList<>();
         for (String limit : LIVE_LIMITS) {
@@ -1179,7 +1186,7 @@ public final class Instances {
                 if (status == ContainerRecord.Status.READY) {
                     continue;
                 }
-                try (LxcContainer container = Lxc.open(name, lxcpath)) {
+                try (RuntimeContainer container = runtime.open(name)) {
                     if (container.isDefined()) {
                         stop(container, true, Duration.ZERO);
                         container.destroy();
@@ -1206,7 +1213,7 @@ public final class Instances {
             return;
         }
         // Killed while asking init to halt: the halt went on without the agent, and may still be going.
-        try (LxcContainer container = Lxc.open(name, lxcpath)) {
+        try (RuntimeContainer container = runtime.open(name)) {
             if (container.isDefined()) {
                 stop(container, true, Duration.ZERO);
             }
@@ -1216,7 +1223,7 @@ public final class Instances {
                 ? "undid the interrupted restore of " + name + " to snapshot " + intent.snapshot() + " (its files are as before)"
                 : "finished the interrupted restore of " + name + " to snapshot " + intent.snapshot();
         if (intent.wasRunning()) {
-            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            try (RuntimeContainer container = runtime.open(name)) {
                 if (!container.isRunning()) {
                     HostMounts.verify(container, host);
                     container.start();
@@ -1240,7 +1247,7 @@ public final class Instances {
     public List<String> autostart() {
         List<String> started = new java.util.ArrayList<>();
         for (String name : names()) {
-            try (LxcContainer container = Lxc.open(name, lxcpath)) {
+            try (RuntimeContainer container = runtime.open(name)) {
                 if (!container.isRunning() && "1".equals(container.configItem("lxc.start.auto"))) {
                     try {
                         HostMounts.verify(container, host);

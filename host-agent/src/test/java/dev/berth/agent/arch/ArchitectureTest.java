@@ -1,6 +1,7 @@
 package dev.berth.agent.arch;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -23,6 +24,14 @@ class ArchitectureTest {
     @Test
     void thePackagesFormADag() {
         slices().matching("dev.berth.agent.(*)..").should().beFreeOfCycles().check(agent);
+    }
+
+    @Test
+    void onlyTheRuntimeReachesLiblxc() {
+        noClasses().that().resideOutsideOfPackage("dev.berth.agent.runtime..")
+                .and().doNotHaveFullyQualifiedName("dev.berth.agent.api.ErrorMapper") // maps LxcException to a status
+                .should().dependOnClassesThat().resideInAPackage("dev.berth.lxc..")
+                .check(agent);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.berth.agent.instance;
+package dev.berth.agent.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

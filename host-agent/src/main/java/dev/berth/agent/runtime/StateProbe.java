@@ -1,4 +1,4 @@
-package dev.berth.agent.instance;
+package dev.berth.agent.runtime;
 
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcContainer;
@@ -23,10 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * process is gone (a stop, a restart, a pid recycled by another process) liblxc is asked again.
  * Handles are closed when their container is deleted.
  */
-public final class StateProbe implements AutoCloseable {
+final class StateProbe implements AutoCloseable {
 
-    /** A container's state and, while it runs, its init's host pid. */
-    public record Probe(LxcState state, Integer pid) {
+    /** What liblxc (or the cached pid) says, in liblxc's words; {@link LxcRuntime} turns it into the port's. */
+    record Probe(LxcState state, Integer pid) {
     }
 
     /** An init process as first seen, and the file its freezer state is read from (null if not found). */

@@ -1,0 +1,280 @@
+package dev.berth.agent.runtime;
+
+import dev.berth.lxc.ExecResult;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcCommand;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.lxc.LxcProcess;
+import dev.berth.lxc.LxcState;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/** The runtime port on liblxc (Berth's own bindings): the only place the agent reaches liblxc. */
+public final class LxcRuntime implements ContainerRuntime {
+
+    private final Path lxcpath;
+    private final StateProbe probe;
+
+    public LxcRuntime(Path lxcpath) {
+        this.lxcpath = lxcpath;
+        this.probe = new StateProbe(lxcpath);
+    }
+
+    @Override
+    public Path lxcpath() {
+        return lxcpath;
+    }
+
+    @Override
+    public String version() {
+        return Lxc.version();
+    }
+
+    @Override
+    public List<String> names() {
+        return probe.names();
+    }
+
+    @Override
+    public Probe probe(String name) {
+        StateProbe.Probe p = probe.probe(name);
+        return p == null ? null : new Probe(state(p.state()), p.pid());
+    }
+
+    @Override
+    public void forget(String name) {
+        probe.forget(name);
+    }
+
+    @Override
+    public RuntimeContainer open(String name) {
+        return new Handle(Lxc.open(name, lxcpath));
+    }
+
+    @Override
+    public void checkName(String name) {
+        Lxc.validateName(name);
+    }
+
+    @Override
+    public void close() {
+        probe.close();
+    }
+
+    static State state(LxcState state) {
+        return State.valueOf(state.name());
+    }
+
+    private static LxcCommand lxc(Command c) {
+        return new LxcCommand(c.argv(), c.env(), c.cwd(), c.uid(), c.gid(), c.stdin());
+    }
+
+    /** One liblxc handle behind the port. */
+    private record Handle(LxcContainer c) implements RuntimeContainer {
+
+        @Override
+        public String name() {
+            return c.name();
+        }
+
+        @Override
+        public Path directory() {
+            return c.directory();
+        }
+
+        @Override
+        public boolean isDefined() {
+            return c.isDefined();
+        }
+
+        @Override
+        public boolean isRunning() {
+            return c.isRunning();
+        }
+
+        @Override
+        public State state() {
+            return LxcRuntime.state(c.state());
+        }
+
+        @Override
+        public OptionalInt initPid() {
+            return c.initPid();
+        }
+
+        @Override
+        public void createOnOverlay(Path lower) {
+            c.createOnOverlay(lower);
+        }
+
+        @Override
+        public void destroy() {
+            c.destroy();
+        }
+
+        @Override
+        public void start() {
+            c.start();
+        }
+
+        @Override
+        public void stop() {
+            c.stop();
+        }
+
+        @Override
+        public boolean shutdown(Duration timeout) {
+            try {
+                c.shutdown(timeout);
+                return true;
+            } catch (dev.berth.lxc.LxcException.Timeout e) {
+                return false;
+            }
+        }
+
+        @Override
+        public void freeze() {
+            c.freeze();
+        }
+
+        @Override
+        public void unfreeze() {
+            c.unfreeze();
+        }
+
+        @Override
+        public String configItem(String key) {
+            return c.configItem(key);
+        }
+
+        @Override
+        public void setConfigItem(String key, String value) {
+            c.setConfigItem(key, value);
+        }
+
+        @Override
+        public void setConfigItems(List<Map.Entry<String, String>> items) {
+            c.setConfigItems(items);
+        }
+
+        @Override
+        public boolean clearConfigItem(String key) {
+            return c.clearConfigItem(key);
+        }
+
+        @Override
+        public void saveConfig() {
+            c.saveConfig();
+        }
+
+        @Override
+        public String cgroupItem(String key) {
+            return c.cgroupItem(key);
+        }
+
+        @Override
+        public void setCgroupItem(String key, String value) {
+            c.setCgroupItem(key, value);
+        }
+
+        @Override
+        public List<String> addresses() {
+            return c.ipAddresses(null, null).stream().map(java.net.InetAddress::getHostAddress).toList();
+        }
+
+        @Override
+        public long memoryUsage() {
+            return c.memoryUsage();
+        }
+
+        @Override
+        public long memoryLimit() {
+            return c.memoryLimit();
+        }
+
+        @Override
+        public dev.berth.agent.runtime.ExecResult run(Command command) {
+            ExecResult r = c.run(lxc(command));
+            return new dev.berth.agent.runtime.ExecResult(r.exitCode(), r.stdout(), r.stderr());
+        }
+
+        @Override
+        public int run(Command command, OutputStream stdout, OutputStream stderr) {
+            return c.run(lxc(command), stdout, stderr);
+        }
+
+        @Override
+        public RunningCommand spawn(Command command, boolean tty) {
+            return new Spawned(c.spawn(lxc(command), tty));
+        }
+
+        @Override
+        public void close() {
+            c.close();
+        }
+
+        @Override
+        public String toString() {
+            return c.toString();
+        }
+    }
+
+    private record Spawned(LxcProcess p) implements RunningCommand {
+
+        @Override
+        public int pid() {
+            return p.pid();
+        }
+
+        @Override
+        public boolean tty() {
+            return p.tty();
+        }
+
+        @Override
+        public OutputStream stdin() {
+            return p.stdin();
+        }
+
+        @Override
+        public void closeStdin() throws IOException {
+            p.closeStdin();
+        }
+
+        @Override
+        public InputStream stdout() {
+            return p.stdout();
+        }
+
+        @Override
+        public InputStream stderr() {
+            return p.stderr();
+        }
+
+        @Override
+        public void resize(int columns, int rows) {
+            p.resize(columns, rows);
+        }
+
+        @Override
+        public void signal(int signal) {
+            p.signal(signal);
+        }
+
+        @Override
+        public int waitFor() {
+            return p.waitFor();
+        }
+
+        @Override
+        public void close() {
+            p.close();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.berth.agent.runtime;
+
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * One system container as the agent uses it: its state, its config, its lifecycle and commands run
+ * in it. Obtained from {@link ContainerRuntime#open}; close it when done.
+ */
+public interface RuntimeContainer extends AutoCloseable {
+
+    String name();
+
+    /** The container's own directory (config, layer, log). */
+    Path directory();
+
+    boolean isDefined();
+
+    boolean isRunning();
+
+    State state();
+
+    OptionalInt initPid();
+
+    /** Defines the container on a copy-on-write overlay of {@code lower}, with the config items set so far. */
+    void createOnOverlay(Path lower);
+
+    void destroy();
+
+    /** Starts it as its saved config says; returns once it runs. */
+    void start();
+
+    /** Kills it at once. */
+    void stop();
+
+    /** Asks its init to halt and waits up to {@code timeout}; false if it had not stopped by then. */
+    boolean shutdown(Duration timeout);
+
+    void freeze();
+
+    void unfreeze();
+
+    /** A config item's value ("" when unset; several values one per line). */
+    String configItem(String key);
+
+    void setConfigItem(String key, String value);
+
+    /** Config items in order (a key may repeat). */
+    void setConfigItems(List<Map.Entry<String, String>> items);
+
+    boolean clearConfigItem(String key);
+
+    void saveConfig();
+
+    String cgroupItem(String key);
+
+    void setCgroupItem(String key, String value);
+
+    /** The addresses of its interfaces (it runs). */
+    List<String> addresses();
+
+    long memoryUsage();
+
+    long memoryLimit();
+
+    ExecResult run(Command command);
+
+    /** Runs {@code command}, streaming its output; returns its exit code. */
+    int run(Command command, OutputStream stdout, OutputStream stderr);
+
+    RunningCommand spawn(Command command, boolean tty);
+
+    @Override
+    void close();
+}

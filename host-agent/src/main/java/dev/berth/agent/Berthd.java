@@ -194,6 +194,7 @@ public final class Berthd implements AutoCloseable {
     private Operations operations;
     private StateLock stateLock;
     private dev.berth.agent.runtime.ContainerRuntime runtime;
+    private Instances instances;
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
@@ -271,7 +272,7 @@ public final class Berthd implements AutoCloseable {
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         ImageStore images = new ImageStore(settings.imagesDir());
         runtime = new dev.berth.agent.runtime.LxcRuntime(settings.lxcpath());
-        Instances instances = new Instances(runtime, images, profiles::composer, hostFacts(settings), log, network);
+        instances = new Instances(runtime, images, profiles::composer, hostFacts(settings), log, network);
         for (String action : instances.recover()) {
             log.warn(action);
         }
@@ -343,6 +344,7 @@ public final class Berthd implements AutoCloseable {
             }
             await(v.close());
             operations.close();
+            instances.close();
             runtime.close();
             Files.deleteIfExists(settings.socket());
             stateLock.close();

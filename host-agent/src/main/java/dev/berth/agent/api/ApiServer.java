@@ -204,7 +204,7 @@ public final class ApiServer {
         instances.checkName(name);
         Models.ContainerPatch patch = parse(ctx, Models.ContainerPatch.class);
         accepted(ctx, operations.submit("Updating container " + name, name, "container-updated", () -> {
-            Instances.Reapplied result = instances.update(name, patch.config());
+            dev.berth.agent.instance.Reconfigure.Reapplied result = instances.update(name, patch.config());
             return Map.of("appliedLive", result.appliedLive(), "pending", result.pending());
         }));
     }
@@ -436,7 +436,7 @@ public final class ApiServer {
             List<String> users = instances.usedByAny(profiles.withDescendants(name));
             List<String> updates = users.stream().map(user -> "/1.0/operations/" + operations.submit(
                     "Applying profile " + name + " to " + user, user, "container-updated", () -> {
-                        Instances.Reapplied r = instances.reapply(user);
+                        dev.berth.agent.instance.Reconfigure.Reapplied r = instances.reapply(user);
                         return Map.of("appliedLive", r.appliedLive(), "pending", r.pending());
                     }).id()).toList();
             return new Models.ProfileChanged(name, users, updates);

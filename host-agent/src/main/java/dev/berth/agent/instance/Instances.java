@@ -1,8 +1,6 @@
 package dev.berth.agent.instance;
 
 import dev.berth.agent.error.AgentException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.image.Image;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.image.InitSystem;
@@ -39,11 +37,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * the name is free again. Names are reserved for the length of an operation, so that of concurrent
  * launches of one name exactly one proceeds.
  */
-public final class Instances {
+public final class Instances implements AutoCloseable {
 
-    static final String RECORD = "berth.json";
-    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
-            .enable(SerializationFeature.INDENT_OUTPUT).disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    static final String RECORD = ContainerRecords.FILE;
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
     private static final Duration INIT_TIMEOUT = Duration.ofSeconds(30);
 
@@ -51,9 +47,9 @@ public final class Instances {
     private final ImageStore images;
     private final java.util.function.Supplier<Composer> profiles;
     private final HostFacts host;
-    private final Set<String> busy = ConcurrentHashMap.newKeySet();
-    /** Records as last written or read; berth.json is only ever written through here. */
-    private final Map<String, ContainerRecord> records = new ConcurrentHashMap<>();
+    private final NameLocks locks = new NameLocks();
+    private final ContainerRecords records;
+    private final Reconfigure reconfigure;
     private final ContainerRuntime runtime;
     private final AgentLog log;
     /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
@@ -79,6 +75,14 @@ public final class Instances {
         this.profiles = profiles;
         this.host = host;
         this.log = log;
+        this.records = new ContainerRecords(runtime.lxcpath(), log);
+        this.reconfigure = new Reconfigure(runtime, records, profiles, host, log);
+    }
+
+    /** Stops the record flusher (after flushing what is queued). */
+    @Override
+    public void close() {
+        records.close();
     }
 
     /** The runtime the containers run on. */
@@ -126,11 +130,9 @@ public final class Instances {
             throw new AgentException.Invalid("\"" + name.replaceAll("\\p{C}", "?") + "\" is not a container name: it becomes the"
                     + " container's hostname, so it is 1-63 ASCII letters, digits and '-', not starting or ending with '-' (for example web-1)");
         }
-        if (!busy.add(name)) {
-            throw new AgentException.Conflict("container \"" + name + "\" is being created or changed by another operation");
-        }
+        locks.acquire(name, "being created or changed");
         if (Files.exists(lxcpath.resolve(name).resolve("config")) || Files.exists(lxcpath.resolve(name).resolve(RECORD))) {
-            busy.remove(name);
+            locks.release(name);
             throw new AgentException.Conflict("container \"" + name + "\" already exists");
         }
         return new Reservation(name);
@@ -268,10 +270,10 @@ public final class Instances {
                     // The intent goes to disk first: an agent killed from here on finds it and undoes the launch.
                     ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(profileNames),
                             own, Instant.now(), ContainerRecord.Status.CREATING, address, forwards, ephemeral);
-                    writeRecord(record);
+                    records.write(record);
                     revert.add(() -> {
                         runtime.forget(name);
-                        records.remove(name);
+                        records.forget(name);
                         deleteDirectory(container.directory());
                     });
                     // Every item is an LxcConfigItem, which refuses what liblxc would read as another item.
@@ -323,7 +325,7 @@ public final class Instances {
                         log.debug("Started app " + app.image() + " in " + name);
                     }
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
-                    writeRecord(ready);
+                    records.write(ready);
                     revert.success();
                     if (managed) {
                         refreshHosts();
@@ -339,7 +341,7 @@ public final class Instances {
                 }
             }
         } finally {
-            busy.remove(name);
+            locks.release(name);
         }
     }
 
@@ -410,15 +412,13 @@ public final class Instances {
      */
     public void delete(String name, boolean force) {
         runtime.checkName(name);
-        if (!busy.add(name)) {
-            throw new AgentException.Conflict("container \"" + name + "\" is being changed by another operation");
-        }
+        locks.acquire(name, "being changed");
         try (RuntimeContainer container = runtime.open(name)) {
             if (!container.isDefined()) {
                 throw new AgentException.NotFound("no container \"" + name + "\"");
             }
             try {
-                writeRecord(record(name).with(ContainerRecord.Status.DELETING));
+                records.write(record(name).with(ContainerRecord.Status.DELETING));
             } catch (AgentException.NotFound e) {
                 // not made by Berth: deleted all the same, there is no record to mark
             }
@@ -427,13 +427,13 @@ public final class Instances {
             runtime.forget(name);
             container.destroy();
             deleteDirectory(container.directory());
-            records.remove(name);
+            records.forget(name);
             schedules.remove(name);
             releaseNetwork(name);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + name, e);
         } finally {
-            busy.remove(name);
+            locks.release(name);
         }
     }
 
@@ -463,16 +463,14 @@ public final class Instances {
     /** Runs {@code work} on container {@code name} with no other operation of the kind on it. */
     <T> T exclusive(String name, java.util.function.Supplier<T> work) {
         runtime.checkName(name);
-        if (!busy.add(name)) {
-            throw new AgentException.Conflict("container \"" + name + "\" is being changed by another operation");
-        }
+        locks.acquire(name, "being changed");
         try {
             if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
                 throw new AgentException.NotFound("no container \"" + name + "\"");
             }
             return work.get();
         } finally {
-            busy.remove(name);
+            locks.release(name);
         }
     }
 
@@ -486,7 +484,7 @@ public final class Instances {
         List<String> done = new java.util.ArrayList<>();
         Instant now = Instant.now();
         for (String name : names()) {
-            if (busy.contains(name)) {
+            if (locks.isHeld(name)) {
                 continue;
             }
             java.util.Optional<ProfileSpec.AutoSnapshots> schedule = schedules.computeIfAbsent(name, this::autoSnapshotsOf);
@@ -635,7 +633,7 @@ public final class Instances {
         try {
             from = record(source);
         } catch (AgentException.NotFound e) {
-            busy.remove(reservation.name());
+            locks.release(reservation.name());
             throw e;
         }
         Path seed = lxcpath.resolve(reservation.name() + ".copy-" + Long.toHexString(System.nanoTime()));
@@ -658,10 +656,10 @@ public final class Instances {
             }
             return launch(reservation, from.profiles(), from.overrides(), from.imageFingerprint(), ephemeral, seed);
         } catch (IOException e) {
-            busy.remove(reservation.name());
+            locks.release(reservation.name());
             throw new UncheckedIOException("cannot copy " + source + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            busy.remove(reservation.name());
+            locks.release(reservation.name());
             throw e;
         } finally {
             try {
@@ -739,7 +737,7 @@ public final class Instances {
     public List<String> reapEphemeral() {
         List<String> reaped = new java.util.ArrayList<>();
         for (String name : names()) {
-            if (busy.contains(name) || !isEphemeral(name)) {
+            if (locks.isHeld(name) || !isEphemeral(name)) {
                 continue;
             }
             ContainerRuntime.Probe p = probe(name);
@@ -843,79 +841,21 @@ public final class Instances {
         container.stop();
     }
 
-    /** Config keys that take effect on a running container at once, through its cgroup. */
-    private static final List<String> LIVE_LIMITS = List.of("cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.max", "cpuset.cpus",
-            "memory.limit_in_bytes", "memory.max", "pids.max");
-
-    /** What a live limit goes back to when a profile no longer sets it. */
-    private static final Map<String, String> UNLIMITED = Map.of("cpu.cfs_quota_us", "-1", "cpu.max", "max",
-            "memory.limit_in_bytes", "-1", "memory.max", "max", "pids.max", "max");
-
-    /**
-     * Replaces the container's own overrides ({@code PATCH}), then re-applies its composed profiles
-     * like {@link #reapply}. The new composition is checked before anything is written.
-     */
-    public Reapplied update(String name, Map<String, Object> overrides) {
-        ContainerRecord record = record(name);
-        Map<String, Object> own = Overrides.expand(overrides);
-        profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, own));
-        try {
-            writeRecord(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), own, record.created(),
-                    record.status(), record.address(), record.forwards(), record.ephemeral()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the record of " + name, e);
-        }
-        return reapply(name);
-    }
-
-    /** What a re-composition changed: limits applied live, and keys that wait for a re-create. */
-    public record Reapplied(String name, List<String> appliedLive, List<String> pending) {
-    }
-
-    /**
-     * Re-composes container {@code name} from its profiles as they are now and applies the limits
-     * (CPU, memory, pids) that changed: written to its config and, if it runs, to its cgroup at
-     * once. Other changed keys are reported as pending: they apply to a container launched anew.
-     */
-    public Reapplied reapply(String name) {
+    /** {@link Reconfigure#update}. */
+    public Reconfigure.Reapplied update(String name, Map<String, Object> overrides) {
         schedules.remove(name);
-        ContainerRecord record = record(name);
-        ComposedProfile profile = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
-        List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
-        String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
-        List<String> live = new java.util.ArrayList<>();
-        List<String> pending = new java.util.ArrayList<>();
-        try (RuntimeContainer container = runtime.open(name)) {
-            boolean running = container.isRunning();
-            for (String limit : LIVE_LIMITS) {
-                String key = prefix + limit;
-                String wanted = wanted(items, key);
-                String current = container.configItem(key);
-                if (java.util.Objects.equals(wanted, current.isEmpty() ? null : current)) {
-                    continue;
-                }
-                container.clearConfigItem(key);
-                if (wanted != null) {
-                    container.setConfigItem(key, wanted);
-                }
-                String value = wanted != null ? wanted : UNLIMITED.get(limit);
-                if (running && value != null) {
-                    container.setCgroupItem(limit, value);
-                }
-                live.add(key + "=" + (wanted == null ? "(unset)" : wanted));
-            }
-            for (LxcConfigItem item : items) {
-                if (!item.key().startsWith(prefix) && !item.key().startsWith("lxc.idmap") && !item.key().startsWith("lxc.mount.entry")
-                        && !item.key().startsWith("lxc.environment") && !container.configItem(item.key()).contains(item.value())) {
-                    pending.add(item.key());
-                }
-            }
-            container.saveConfig();
-        }
-        if (!live.isEmpty()) {
-            log.info("Applied to " + name + " live: " + String.join(", ", live));
-        }
-        return new Reapplied(name, live, pending);
+        return reconfigure.update(name, overrides);
+    }
+
+    /** {@link Reconfigure#reapply}. */
+    public Reconfigure.Reapplied reapply(String name) {
+        schedules.remove(name);
+        return reconfigure.reapply(name);
+    }
+
+    /** {@link Reconfigure#envelopeDrift}. */
+    public List<Drift> envelopeDrift(String name, boolean reconcile) {
+        return reconfigure.envelopeDrift(name, reconcile);
     }
 
     /** The containers made from image {@code fingerprint}, sorted. */
@@ -969,103 +909,6 @@ public final class Instances {
     /** Container {@code name}'s Puppet configuration, or null without one; a profile that no longer composes is an error. */
     public dev.berth.profile.PuppetSpec puppetSpecOf(String name) {
         return dev.berth.profile.PuppetSpec.from(composedOf(name));
-    }
-
-    /**
-     * The container's envelope against its composed profile: each limit the profile sets, as the
-     * container's LXC config holds it (edited by hand?) and as its cgroup enforces it now (changed
-     * live?). With {@code reconcile}, puts back what differs (config rewritten, live value set) and
-     * marks those entries corrected once they read back right.
-     */
-    public List<Drift> envelopeDrift(String name, boolean reconcile) {
-        List<LxcConfigItem> items = LxcConfig.render(composedOf(name), host, null);
-        String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
-        try (RuntimeContainer container = runtime.open(name)) {
-            List<Drift> found = envelope(name, container, items, prefix);
-            if (!reconcile || found.isEmpty()) {
-                return found;
-            }
-            boolean running = container.isRunning();
-            for (String limit : LIVE_LIMITS) {
-                String wanted = wanted(items, prefix + limit);
-                if (wanted != null) {
-                    container.clearConfigItem(prefix + limit);
-                    container.setConfigItem(prefix + limit, wanted);
-                    if (running) {
-                        container.setCgroupItem(limit, wanted);
-                    }
-                }
-            }
-            container.saveConfig();
-            List<Drift> still = envelope(name, container, items, prefix);
-            List<Drift> drift = found.stream().map(d -> d.corrected(still.stream().noneMatch(s -> s.resource().equals(d.resource()))))
-                    .toList();
-            log.info("Reconciled the envelope of " + name + ": " + drift.stream().filter(Drift::corrected)
-                    .map(d -> d.resource() + " " + d.is() + " -> " + d.should()).toList());
-            return drift;
-        }
-    }
-
-    /** Each limit the profile sets that the container's config or (running) cgroup holds otherwise. */
-    private List<Drift> envelope(String name, RuntimeContainer container, List<LxcConfigItem> items, String prefix) {
-        boolean running = container.isRunning();
-        List<Drift> found = new java.util.ArrayList<>();
-        for (String limit : LIVE_LIMITS) {
-            String key = prefix + limit;
-            String wanted = wanted(items, key);
-            if (wanted == null) {
-                continue;
-            }
-            String configured = container.configItem(key).strip();
-            if (!sameLimit(limit, configured, wanted)) {
-                found.add(new Drift("envelope", "config " + key, "value", configured.isEmpty() ? "(unset)" : configured, wanted, false,
-                        lxcpath.resolve(name).resolve("config").toString(), null));
-            }
-            if (running) {
-                String live = container.cgroupItem(limit).strip();
-                if (!sameLimit(limit, live, wanted)) {
-                    found.add(new Drift("envelope", "cgroup " + limit, "value", live, wanted, false, null, null));
-                }
-            }
-        }
-        return found;
-    }
-
-    /** The value the rendered profile gives {@code key}, or null when it sets none. */
-    private static String wanted(List<LxcConfigItem> items, String key) {
-        return items.stream().filter(i -> i.key().equals(key)).map(LxcConfigItem::value).findFirst().orElse(null);
-    }
-
-    /** Whether two values of a limit mean the same (a cpuset written as 0,1 or 0-1; -1 and max for no limit). */
-    private static boolean sameLimit(String limit, String a, String b) {
-        if (a.equals(b)) {
-            return true;
-        }
-        if (limit.equals("cpuset.cpus")) {
-            return cpus(a).equals(cpus(b));
-        }
-        return false;
-    }
-
-    private static java.util.SortedSet<Integer> cpus(String list) {
-        java.util.SortedSet<Integer> set = new java.util.TreeSet<>();
-        for (String part : list.split(",")) {
-            String p = part.strip();
-            if (p.isEmpty()) {
-                continue;
-            }
-            try {
-                int dash = p.indexOf('-');
-                int from = Integer.parseInt(dash < 0 ? p : p.substring(0, dash));
-                int to = dash < 0 ? from : Integer.parseInt(p.substring(dash + 1));
-                for (int c = from; c <= to; c++) {
-                    set.add(c);
-                }
-            } catch (NumberFormatException e) {
-                set.add(-1);
-            }
-        }
-        return set;
     }
 
     /** A profile's app with its limits resolved for this host and checked against the container's (a bad one is a 400). */
@@ -1149,18 +992,7 @@ public final class Instances {
 
     /** Berth's record of container {@code name}. */
     public ContainerRecord record(String name) {
-        ContainerRecord known = records.get(name);
-        if (known != null) {
-            return known;
-        }
-        Path file = lxcpath.resolve(name).resolve(RECORD);
-        try {
-            ContainerRecord record = JSON.readValue(file.toFile(), ContainerRecord.class);
-            records.put(name, record);
-            return record;
-        } catch (IOException e) {
-            throw new AgentException.NotFound("no container \"" + name + "\" managed by Berth");
-        }
+        return records.get(name);
     }
 
     /**
@@ -1193,7 +1025,7 @@ public final class Instances {
                     }
                 }
                 deleteDirectory(dir);
-                records.remove(name);
+                records.forget(name);
                 if (network != null) {
                     network.release(name);
                 }
@@ -1262,31 +1094,6 @@ public final class Instances {
             }
         }
         return started;
-    }
-
-    /**
-     * Flushes records to disk behind the operations. A record is replaced by rename, so a restarted
-     * agent reads it wholly old or wholly new; waiting for the disk (4-13 ms per write on this kind of
-     * VM, two writes per launch) would be a third of a busybox launch, and liblxc does not sync the
-     * config it writes beside it either. What a host crash can still do is covered by recovery: an
-     * unreadable record is an interrupted launch, and a lost intent leaves a container that died
-     * with the host anyway.
-     */
-    private static final java.util.concurrent.ExecutorService FLUSHER = java.util.concurrent.Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().daemon().name("berth-record-flush").factory());
-
-    private void writeRecord(ContainerRecord record) throws IOException {
-        records.remove(record.name());
-        Path file = lxcpath.resolve(record.name()).resolve(RECORD);
-        AtomicFiles.write(file, JSON.writeValueAsBytes(record), false);
-        records.put(record.name(), record);
-        FLUSHER.execute(() -> {
-            try {
-                AtomicFiles.sync(file);
-            } catch (IOException e) {
-                log.warn("cannot flush " + file + " to disk: " + e.getMessage());
-            }
-        });
     }
 
     private static void deleteDirectory(Path dir) throws IOException {

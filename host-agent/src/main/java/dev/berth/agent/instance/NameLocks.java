@@ -1,0 +1,30 @@
+package dev.berth.agent.instance;
+
+import dev.berth.agent.error.AgentException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One guard per container name: a launch, delete, restore or other change holds its container's name
+ * for as long as it runs, and a second change of the same container is refused (409) rather than
+ * queued; scheduled work (automatic snapshots, the ephemeral reaper) skips a held name.
+ */
+final class NameLocks {
+
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
+
+    /** @throws AgentException.Conflict saying {@code doing} when another operation holds {@code name} */
+    void acquire(String name, String doing) {
+        if (!held.add(name)) {
+            throw new AgentException.Conflict("container \"" + name + "\" is " + doing + " by another operation");
+        }
+    }
+
+    void release(String name) {
+        held.remove(name);
+    }
+
+    boolean isHeld(String name) {
+        return held.contains(name);
+    }
+}

@@ -257,25 +257,37 @@ public final class Operations implements AutoCloseable {
         }
     }
 
-    /** Writes {@code op} as it is now (not synced: a host crash may lose the last few, an agent crash does not). */
+    /** Journal writes, in order, off the operations' own threads: an operation does not wait for its journal entry. */
+    private final ExecutorService journalWriter = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("berth-operation-journal").factory());
+
+    /**
+     * Writes {@code op} as it is now, behind the operation (not synced, and a moment late: an agent
+     * killed just then may lose an operation's last state; then it answers 404 or its earlier state).
+     */
     private void journal(Op op) {
         if (journal == null) {
             return;
         }
-        try {
-            dev.berth.agent.store.AtomicFiles.write(journal.resolve(op.id + ".json"), JSON.writeValueAsBytes(op.view()), false);
-        } catch (java.io.IOException e) {
-            log.warn("cannot journal operation " + op.id + ": " + e.getMessage());
-        }
+        OperationView view = op.view();
+        journalWriter.execute(() -> {
+            try {
+                dev.berth.agent.store.AtomicFiles.write(journal.resolve(view.id() + ".json"), JSON.writeValueAsBytes(view), false);
+            } catch (java.io.IOException e) {
+                log.warn("cannot journal operation " + view.id() + ": " + e.getMessage());
+            }
+        });
     }
 
     private void forget(Op op) {
         if (journal != null) {
-            try {
-                java.nio.file.Files.deleteIfExists(journal.resolve(op.id + ".json"));
-            } catch (java.io.IOException e) {
-                log.warn("cannot remove operation " + op.id + " from the journal: " + e.getMessage());
-            }
+            journalWriter.execute(() -> {
+                try {
+                    java.nio.file.Files.deleteIfExists(journal.resolve(op.id + ".json"));
+                } catch (java.io.IOException e) {
+                    log.warn("cannot remove operation " + op.id + " from the journal: " + e.getMessage());
+                }
+            });
         }
     }
 
@@ -362,6 +374,7 @@ public final class Operations implements AutoCloseable {
     @Override
     public void close() {
         threads.close();
+        journalWriter.close();
     }
 
     private static long millis(long startNanos) {

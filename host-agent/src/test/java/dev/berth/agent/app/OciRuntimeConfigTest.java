@@ -12,6 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The OCI runtime config from an image's config and a profile's app section (crun runs it: CrunInContainerTest). */
+@org.junit.jupiter.api.Tag("no-root")
 class OciRuntimeConfigTest {
 
     private static AppSpec app(List<String> entrypoint, List<String> command, Map<String, String> env, String workdir, String user) {

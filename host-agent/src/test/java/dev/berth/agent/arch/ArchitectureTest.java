@@ -11,6 +11,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The agent's package rules, as tests that fail when a change breaks them. */
+@org.junit.jupiter.api.Tag("no-root")
 class ArchitectureTest {
 
     private static JavaClasses agent;

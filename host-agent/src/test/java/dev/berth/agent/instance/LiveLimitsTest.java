@@ -7,6 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The live-limit rules, without a container (runs without root). */
+@org.junit.jupiter.api.Tag("no-root")
 class LiveLimitsTest {
 
     @Test

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The /proc and /sys readings the probe trusts instead of asking liblxc (containers: ApiServerTest). */
+@org.junit.jupiter.api.Tag("no-root")
 class StateProbeTest {
 
     @Test

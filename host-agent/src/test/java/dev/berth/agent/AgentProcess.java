@@ -26,6 +26,12 @@ final class AgentProcess implements AutoCloseable {
 
     /** Starts berthd (with {@code failpoint} armed, or none for null) and returns once it listens. */
     static AgentProcess start(String failpoint, Path state, Path socket, LxcSandbox sandbox) throws Exception {
+        return start(failpoint, state, socket, sandbox, java.util.Map.of());
+    }
+
+    /** With {@code env} added to the agent's environment (a locale, say). */
+    static AgentProcess start(String failpoint, Path state, Path socket, LxcSandbox sandbox, java.util.Map<String, String> env)
+            throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED"));
         if (failpoint != null) {
@@ -34,7 +40,9 @@ final class AgentProcess implements AutoCloseable {
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Berthd.class.getName(),
                 "--state-dir", state.toString(), "--lxcpath", sandbox.lxcpath().toString(), "--socket", socket.toString(),
                 "--bridge", "none")); // no managed bridge: the host's berthbr0 is not a test's to make
-        AgentProcess agent = new AgentProcess(new ProcessBuilder(command).redirectErrorStream(true).start(), socket);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(env);
+        AgentProcess agent = new AgentProcess(builder.start(), socket);
         if (agent.awaitLine(l -> l.contains("berthd listening")) == null) {
             agent.kill();
             throw new AssertionError("berthd did not start");

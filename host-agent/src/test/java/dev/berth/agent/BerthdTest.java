@@ -8,6 +8,7 @@ import dev.berth.testing.RequiresLxc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 @RequiresLxc
@@ -97,5 +98,18 @@ class BerthdTest {
                 .hasMessageContaining("berthd.yaml:2:1").hasMessageContaining("log-level");
         assertThatThrownBy(() -> Berthd.Settings.parse(new String[] {"--log-level", "loud"}))
                 .hasMessageContaining("error, warn, info or debug");
+    }
+
+    /** Under a POSIX locale, as a service often runs, the log is still UTF-8 ("Creating container x…", not "x?"). */
+    @Test
+    void theLogIsUtf8WhateverTheLocale(LxcSandbox sandbox) throws Exception {
+        Path state = sandbox.scratch("state-utf8");
+        Path socket = state.resolve("berth.sock");
+        String name = sandbox.name("utf8");
+        try (AgentProcess agent = AgentProcess.start(null, state, socket, sandbox, Map.of("LC_ALL", "POSIX", "LANG", "C"))) {
+            UnixHttp.awaitOperation(socket, "POST", "/1.0/containers", "{\"name\":\"" + name + "\"}");
+            assertThat(agent.awaitLine(l -> l.contains("Creating container " + name))).endsWith("Creating container " + name + "\u2026");
+            UnixHttp.awaitOperation(socket, "DELETE", "/1.0/containers/" + name + "?force=true", null);
+        }
     }
 }

@@ -58,7 +58,13 @@ public final class AppRuntime {
     private static final Duration POLL = Duration.ofMillis(5);
     /** The id crun knows the app by, inside its system container. */
     public static final String ID = "app";
-    public static final String CRUN = loader() + " --library-path /.berth/usr/lib/x86_64-linux-gnu /.berth/usr/bin/crun";
+    /** The host's multiarch triplet and loader name, for the host's own crun seen inside at /.berth/usr. */
+    private static final String TRIPLET = switch (System.getProperty("os.arch")) {
+        case "aarch64" -> "aarch64-linux-gnu";
+        default -> "x86_64-linux-gnu";
+    };
+    private static final String LOADER = TRIPLET.startsWith("aarch64") ? "ld-linux-aarch64.so.1" : "ld-linux-x86-64.so.2";
+    public static final String CRUN = loader() + " --library-path /.berth/usr/lib/" + TRIPLET + " /.berth/usr/bin/crun";
 
     /**
      * The host's dynamic loader as the container sees it. Its usual name is an absolute symlink
@@ -67,13 +73,13 @@ public final class AppRuntime {
      */
     private static String loader() {
         try {
-            Path real = Path.of("/lib64/ld-linux-x86-64.so.2").toRealPath();
+            Path real = Path.of(TRIPLET.startsWith("aarch64") ? "/lib" : "/lib64", LOADER).toRealPath();
             if (!real.startsWith("/usr/")) {
                 throw new IllegalStateException("the host's loader " + real + " is not under /usr: app containers need a merged-/usr host");
             }
             return "/.berth" + real;
         } catch (IOException e) {
-            return "/.berth/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+            return "/.berth/usr/lib/" + TRIPLET + "/" + LOADER;
         }
     }
 

@@ -785,18 +785,23 @@ public final class Instances implements AutoCloseable {
 
     /** Where container {@code name}'s ids start on the host: its idmap's, or 0 when it is privileged. */
     public int idShift(String name) {
+        Path config = lxcpath.resolve(name).resolve("config");
         try {
-            for (String line : Files.readAllLines(lxcpath.resolve(name).resolve("config"))) {
+            for (String line : Files.readAllLines(config)) {
                 String l = line.strip();
                 if (l.startsWith("lxc.idmap") && l.contains("u 0 ")) {
                     String[] f = l.substring(l.indexOf("u 0 ") + 4).trim().split("\\s+");
                     return Integer.parseInt(f[0]);
                 }
             }
+            return 0; // no idmap: privileged, ids are the host's
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new AgentException.NotFound("no container \"" + name + "\"");
         } catch (IOException | RuntimeException e) {
-            // no config: treated as privileged
+            // Guessing "privileged" would write files owned by host root into an unprivileged container.
+            throw new UncheckedIOException("cannot read the id map of " + name + " from " + config + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : new IOException(e));
         }
-        return 0;
     }
 
     /**

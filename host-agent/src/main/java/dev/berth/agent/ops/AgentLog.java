@@ -21,8 +21,10 @@ public final class AgentLog {
     private final Level threshold;
     private final PrintStream out;
 
+    /** Log lines go to standard error as UTF-8 whatever the locale (a service's is often POSIX, which has no é or emoji). */
     public AgentLog(Events events, Level threshold) {
-        this(events, threshold, System.err);
+        this(events, threshold, new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true,
+                java.nio.charset.StandardCharsets.UTF_8));
     }
 
     AgentLog(Events events, Level threshold, PrintStream out) {

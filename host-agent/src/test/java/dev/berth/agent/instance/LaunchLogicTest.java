@@ -34,9 +34,26 @@ class LaunchLogicTest {
     @TempDir
     Path dir;
 
+    /** One busybox image for the class, outside the @TempDir (its absolute applet links make JUnit warn at every delete). */
+    private static Path images;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void imageStore() throws Exception {
+        images = Files.createTempDirectory("berth-launchlogic-images");
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void removeImages() throws Exception {
+        try (var walk = Files.walk(images)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     private Instances instances(FakeRuntime runtime) {
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
-        return new Instances(runtime, new ImageStore(dir.resolve("images")), () -> PROFILES, host,
+        return new Instances(runtime, new ImageStore(images), () -> PROFILES, host,
                 new AgentLog(new Events(), AgentLog.Level.ERROR), null);
     }
 

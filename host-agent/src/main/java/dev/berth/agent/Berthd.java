@@ -272,7 +272,8 @@ public final class Berthd implements AutoCloseable {
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         ImageStore images = new ImageStore(settings.imagesDir());
         runtime = new dev.berth.agent.runtime.LxcRuntime(settings.lxcpath());
-        instances = new Instances(runtime, images, profiles::composer, hostFacts(settings), log, network);
+        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
+        instances = new Instances(runtime, images, appImages, profiles::composer, hostFacts(settings), log, network);
         for (String action : instances.recover()) {
             log.warn(action);
         }
@@ -291,8 +292,6 @@ public final class Berthd implements AutoCloseable {
         snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(instances::scheduledSnapshots, true).onSuccess(done -> done.forEach(
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log, settings.stateDir().resolve("operations"));
-        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
-        instances.appStore(appImages);
         dev.berth.agent.instance.Apps apps = new dev.berth.agent.instance.Apps(instances, appImages, events, log);
         for (String action : apps.recoverUpgrades()) {
             log.warn(action);

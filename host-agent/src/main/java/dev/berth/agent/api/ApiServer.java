@@ -62,26 +62,20 @@ public final class ApiServer {
     private final dev.berth.agent.drift.DriftService drift;
     private final AgentLog log;
 
-    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
-                     Operations operations, Events events, AgentLog log) {
-        this(vertx, lxcpath, instances, images, profiles, operations, events, log, new Volumes(Path.of("/var/lib/berth/volumes"), lxcpath),
-                new dev.berth.agent.app.AppImageStore(Path.of("/var/lib/berth/app-images")), null, null);
-    }
-
-    /** @param apps the app containers' service (null: one is made; its health checks then run only when asked) */
+    /** Everything the routes use is given here, built by the composition root ({@code Berthd}) or a test. */
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
                      Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages,
                      dev.berth.agent.instance.Apps apps, dev.berth.agent.drift.DriftService drift) {
         this.log = log;
-        this.appService = apps != null ? apps : new dev.berth.agent.instance.Apps(instances, appImages, events, log);
-        this.drift = drift != null ? drift : new dev.berth.agent.drift.DriftService(instances, events, log, 2);
+        this.appService = apps;
+        this.drift = drift;
         this.apps = new AppRoutes(this, appService, instances, operations);
         this.events = events;
         this.images = new ImageRoutes(this, images, instances, operations, log);
         this.exec = new ExecRoutes(this, instances, operations, log);
         this.files = new FileRoutes(vertx, instances, log);
         this.storage = new StorageRoutes(this, instances, volumes, operations);
-        this.appImages = new AppImageRoutes(this, appImages, instances, operations, log, () -> appService);
+        this.appImages = new AppImageRoutes(this, appImages, instances, operations, log, appService);
         this.vertx = vertx;
         this.lxcpath = lxcpath;
         this.instances = instances;

@@ -26,10 +26,10 @@ final class AppImageRoutes {
     private final AgentLog log;
 
     /** The app service, made after these routes: asked for when an image is deleted. */
-    private final java.util.function.Supplier<dev.berth.agent.instance.Apps> apps;
+    private final dev.berth.agent.instance.Apps apps;
 
     AppImageRoutes(ApiServer api, AppImageStore images, Instances instances, Operations operations, AgentLog log,
-                   java.util.function.Supplier<dev.berth.agent.instance.Apps> apps) {
+                   dev.berth.agent.instance.Apps apps) {
         this.apps = apps;
         this.api = api;
         this.images = images;
@@ -56,7 +56,7 @@ final class AppImageRoutes {
             // in use: named by a container's profile, or running in one (an upgrade's revision)
             java.util.Set<String> users = new java.util.TreeSet<>(instances.usingAppImage(written -> names(written, image)));
             for (String name : instances.names()) {
-                dev.berth.agent.instance.Apps.View view = apps.get().view(name);
+                dev.berth.agent.instance.Apps.View view = apps.view(name);
                 if (view != null && image.digest().equals(view.digest())) {
                     users.add(name);
                 }

@@ -61,13 +61,16 @@ public final class Instances implements AutoCloseable {
     private final Network network;
 
     /** @param profiles the profiles as they are at each launch (they change through the API) */
+    /** On liblxc, without a managed network or app images (tests of the container lifecycle). */
     public Instances(Path lxcpath, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
                      AgentLog log) {
-        this(new dev.berth.agent.runtime.LxcRuntime(lxcpath), images, profiles, host, log, null);
+        this(new dev.berth.agent.runtime.LxcRuntime(lxcpath), images, null, profiles, host, log, null);
     }
 
-    public Instances(ContainerRuntime runtime, ImageStore images, java.util.function.Supplier<Composer> profiles, HostFacts host,
-                     AgentLog log, Network network) {
+    /** @param appStore the app images (null: profiles with an app are refused) */
+    public Instances(ContainerRuntime runtime, ImageStore images, dev.berth.agent.app.AppImageStore appStore,
+                     java.util.function.Supplier<Composer> profiles, HostFacts host, AgentLog log, Network network) {
+        this.appStore = appStore;
         this.network = network;
         this.runtime = runtime;
         this.lxcpath = runtime.lxcpath();
@@ -138,12 +141,8 @@ public final class Instances implements AutoCloseable {
         return new Reservation(name);
     }
 
-    private dev.berth.agent.app.AppImageStore appStore;
+    private final dev.berth.agent.app.AppImageStore appStore;
 
-    /** The app image store: with it, a profile's app runs inside its container (see {@link dev.berth.agent.app.AppRuntime}). */
-    public void appStore(dev.berth.agent.app.AppImageStore store) {
-        this.appStore = store;
-    }
 
     /** The image a profile's app section names (its pin checked), or a clear failure; null without an app. */
     private dev.berth.agent.app.AppImageStore.AppImage appImage(ProfileSpec.App app) {

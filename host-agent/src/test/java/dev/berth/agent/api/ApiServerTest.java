@@ -75,7 +75,11 @@ class ApiServerTest {
                 100000, 65536, List.of());
         images = new ImageStore(sandbox.scratch("images"));
         Instances instances = new Instances(sandbox.lxcpath(), images, profiles::composer, host, log);
-        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, images, profiles, operations, events, log);
+        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(sandbox.scratch("app-images"));
+        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, images, profiles, operations, events, log,
+                new dev.berth.agent.store.Volumes(sandbox.scratch("volumes"), sandbox.lxcpath()), appImages,
+                new dev.berth.agent.instance.Apps(instances, appImages, events, log),
+                new dev.berth.agent.drift.DriftService(instances, events, log, 2));
         Path path = sandbox.scratch("run").resolve("berth.sock");
         socket = SocketAddress.domainSocketAddress(path.toString());
         socketPath = path;

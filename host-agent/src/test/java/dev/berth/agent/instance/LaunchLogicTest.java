@@ -53,7 +53,7 @@ class LaunchLogicTest {
 
     private Instances instances(FakeRuntime runtime) {
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
-        return new Instances(runtime, new ImageStore(images), () -> PROFILES, host,
+        return new Instances(runtime, new ImageStore(images), null, () -> PROFILES, host,
                 new AgentLog(new Events(), AgentLog.Level.ERROR), null);
     }
 

@@ -252,16 +252,25 @@ public final class Berthd implements AutoCloseable {
             throw new IllegalStateException("berthd already started");
         }
         stateLock = held;
+        try {
+            return startServices(v);
+        } catch (Exception | Error e) {
+            // Half started: what was started is stopped again, in reverse; the state lock goes with the caller.
+            try {
+                stop(false);
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private Berthd startServices(Vertx v) throws Exception {
+        Path profilesDir = settings.stateDir().resolve("profiles");
         Events events = new Events();
         AgentLog log = new AgentLog(events, settings.logLevel());
-        try {
-            if (settings.bridge() != null) {
-                network = new Network(settings.bridge(), Subnet.parse(settings.subnet()), settings.stateDir(), new Forwarder(v, log), log);
-            }
-        } catch (RuntimeException e) {
-            vertx.set(null);
-            await(v.close());
-            throw e;
+        if (settings.bridge() != null) {
+            network = new Network(settings.bridge(), Subnet.parse(settings.subnet()), settings.stateDir(), new Forwarder(v, log), log);
         }
         // Imports an agent was killed in: their scratch (and any tar still writing into it) goes.
         for (Path store : List.of(settings.imagesDir(), settings.stateDir().resolve("app-images"))) {
@@ -330,22 +339,36 @@ public final class Berthd implements AutoCloseable {
         return this;
     }
 
+    /** Stops the agent (containers keep running): in the reverse of the start, each part that was started. */
     @Override
     public void close() throws Exception {
+        stop(true);
+    }
+
+    private void stop(boolean releaseLock) throws Exception {
         Vertx v = vertx.getAndSet(null);
-        if (v != null) {
-            v.cancelTimer(reaper);
-            v.cancelTimer(snapshotter);
-            v.cancelTimer(appMonitor);
-            v.cancelTimer(driftScheduler);
-            if (network != null) {
-                network.close();
-            }
-            await(v.close());
+        if (v == null) {
+            return;
+        }
+        v.cancelTimer(reaper);
+        v.cancelTimer(snapshotter);
+        v.cancelTimer(appMonitor);
+        v.cancelTimer(driftScheduler);
+        if (network != null) {
+            network.close(); // its forwards, before the event loops they run on
+        }
+        await(v.close()); // the API's servers
+        if (operations != null) {
             operations.close();
+        }
+        if (instances != null) {
             instances.close();
+        }
+        if (runtime != null) {
             runtime.close();
-            Files.deleteIfExists(settings.socket());
+        }
+        Files.deleteIfExists(settings.socket());
+        if (releaseLock) {
             stateLock.close();
         }
     }

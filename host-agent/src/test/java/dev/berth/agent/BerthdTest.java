@@ -112,4 +112,21 @@ class BerthdTest {
             UnixHttp.awaitOperation(socket, "DELETE", "/1.0/containers/" + name + "?force=true", null);
         }
     }
+
+    /** A start that fails half-way stops what it started and lets go of the state dir: the next start works. */
+    @Test
+    void aStartThatFailsHalfWayUndoesItself(LxcSandbox sandbox) throws Exception {
+        Path state = sandbox.scratch("state-half");
+        Berthd.Settings good = Berthd.Settings.at(state, sandbox.lxcpath(), state.resolve("berth.sock"));
+        Berthd.Settings bad = good.withNetwork(sandbox.name("nobr").substring(0, 6) + "x", "300.1.2.3/24");
+        long threadsBefore = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("vert.x")).count();
+        assertThatThrownBy(() -> new Berthd(bad).start()).isNotNull();
+        Thread.sleep(200);
+        long threadsAfter = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("vert.x") && t.isAlive()).count();
+        assertThat(threadsAfter).as("the half-started agent's event loops").isLessThanOrEqualTo(threadsBefore);
+        assertThat(state.resolve("berth.sock")).doesNotExist();
+        try (Berthd agent = new Berthd(good).start()) {
+            assertThat(UnixHttp.request(state.resolve("berth.sock"), "GET", "/1.0", null)).contains("liblxc");
+        }
+    }
 }

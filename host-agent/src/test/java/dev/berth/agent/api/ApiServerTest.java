@@ -15,10 +15,8 @@ import dev.berth.testing.LxcSandbox;
 import dev.berth.testing.RequiresLxc;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.transport.Transport;
 import java.nio.file.Path;
@@ -37,7 +35,6 @@ class ApiServerTest {
     private Events events;
     private AgentLog log;
     private ImageStore images;
-    private HttpClient client;
     private SocketAddress socket;
     private Path socketPath;
 
@@ -51,9 +48,6 @@ class ApiServerTest {
         events = new Events();
         log = new AgentLog(events, AgentLog.Level.DEBUG);
         operations = new Operations(events, log);
-        // One connection per request, as the CLI will make them. With pooled keep-alive connections an
-        // occasional 202 arrived with an empty body (seen in about 1 run in 4; not yet understood).
-        client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setKeepAlive(false));
     }
 
     @AfterEach
@@ -88,10 +82,57 @@ class ApiServerTest {
     }
 
     private Reply call(HttpMethod method, String uri, String body) throws Exception {
-        return client.request(new RequestOptions().setServer(socket).setHost("berth").setMethod(method).setURI(uri))
-                .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
-                .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), parse(b))))
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return raw(method.name(), uri, java.util.Map.of("Content-Type", "application/json"),
+                body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * One request per connection, read until the agent closes it, as the CLI's client does. (Vert.x's
+     * HTTP client on the Unix socket now and then handed over a reply's status without its body when the
+     * server closed the connection right after answering: seen as 400 or 202 with an empty body.)
+     */
+    private Reply raw(String method, String uri, java.util.Map<String, String> headers, byte[] content) throws Exception {
+        try (var channel = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            channel.connect(java.net.UnixDomainSocketAddress.of(socketPath));
+            StringBuilder head = new StringBuilder(method + " " + uri + " HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n");
+            headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+            head.append("Content-Length: ").append(content.length).append("\r\n\r\n");
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap(head.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            while (out.hasRemaining()) {
+                channel.write(out);
+            }
+            out = java.nio.ByteBuffer.wrap(content);
+            while (out.hasRemaining()) {
+                channel.write(out);
+            }
+            byte[] all = java.nio.channels.Channels.newInputStream(channel).readAllBytes();
+            String text = new String(all, java.nio.charset.StandardCharsets.ISO_8859_1);
+            int end = text.indexOf("\r\n\r\n");
+            int status = Integer.parseInt(text.substring(9, 12));
+            byte[] body = java.util.Arrays.copyOfRange(all, end + 4, all.length);
+            if (text.substring(0, end).toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")) {
+                body = dechunk(body);
+            }
+            return new Reply(status, parse(Buffer.buffer(body)));
+        }
+    }
+
+    private static byte[] dechunk(byte[] body) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        int at = 0;
+        while (at < body.length) {
+            int lineEnd = at;
+            while (lineEnd + 1 < body.length && !(body[lineEnd] == '\r' && body[lineEnd + 1] == '\n')) {
+                lineEnd++;
+            }
+            int size = Integer.parseInt(new String(body, at, lineEnd - at, java.nio.charset.StandardCharsets.US_ASCII).split(";")[0].strip(), 16);
+            if (size == 0) {
+                break;
+            }
+            out.write(body, lineEnd + 2, size);
+            at = lineEnd + 2 + size + 2;
+        }
+        return out.toByteArray();
     }
 
     /** The operation URL of a 202 reply. */
@@ -171,15 +212,16 @@ class ApiServerTest {
     void ofTwentyConcurrentCreatesOfOneNameExactlyOneIsAccepted(LxcSandbox sandbox) throws Exception {
         startServer(sandbox);
         String name = sandbox.name("same");
-        List<io.vertx.core.Future<Reply>> replies = new java.util.ArrayList<>();
+        List<java.util.concurrent.Callable<Reply>> creates = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            replies.add(client.request(new RequestOptions().setServer(socket).setHost("berth").setMethod(HttpMethod.POST)
-                            .setURI("/1.0/containers"))
-                    .compose(req -> req.send(Buffer.buffer("{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}")))
-                    .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), parse(b)))));
+            creates.add(() -> call(HttpMethod.POST, "/1.0/containers", "{\"name\":\"" + name + "\",\"profiles\":[\"small\"]}"));
         }
-        io.vertx.core.Future.all(replies).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        List<Reply> all = replies.stream().map(io.vertx.core.Future::result).toList();
+        List<Reply> all = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(20)) {
+            for (var f : pool.invokeAll(creates)) {
+                all.add(f.get());
+            }
+        }
         assertThat(all).filteredOn(r -> r.status() == 202).hasSize(1);
         assertThat(all).filteredOn(r -> r.status() == 409).hasSize(19)
                 .allSatisfy(r -> assertThat(r.body().get("error").asText()).contains(name));
@@ -503,11 +545,7 @@ class ApiServerTest {
     }
 
     private Reply upload(byte[] archive, String aliases) throws Exception {
-        return client.request(new RequestOptions().setServer(socket).setHost("berth").setMethod(HttpMethod.POST).setURI("/1.0/images")
-                        .putHeader("Content-Type", "application/octet-stream").putHeader("X-Berth-Aliases", aliases))
-                .compose(req -> req.send(Buffer.buffer(archive)))
-                .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), parse(b))))
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return raw("POST", "/1.0/images", java.util.Map.of("Content-Type", "application/octet-stream", "X-Berth-Aliases", aliases), archive);
     }
 
     private static void run(String... command) throws Exception {

@@ -50,6 +50,7 @@ public final class Instances implements AutoCloseable {
     private final NameLocks locks = new NameLocks();
     private final ContainerRecords records;
     private final Reconfigure reconfigure;
+    private final ContainerNetwork net;
     private final ContainerRuntime runtime;
     private final AgentLog log;
     /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
@@ -80,6 +81,7 @@ public final class Instances implements AutoCloseable {
         this.log = log;
         this.records = new ContainerRecords(runtime.lxcpath(), log);
         this.reconfigure = new Reconfigure(runtime, records, profiles, host, log);
+        this.net = new ContainerNetwork(network, runtime, records);
     }
 
     /** Stops the record flusher (after flushing what is queued). */
@@ -168,7 +170,7 @@ public final class Instances implements AutoCloseable {
         }
         LxcConfig.render(profile, host, null);
         HostCapacity.check(profile.spec(), host);
-        checkNetwork(profile.spec().network());
+        net.check(profile.spec().network());
         appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
         appSpec(profile.spec()); // app limits above the container's are a 4xx now
         dev.berth.profile.PuppetSpec.from(profile); // an unreadable puppet.manifest-file is a 4xx now, naming the file
@@ -178,21 +180,6 @@ public final class Instances implements AutoCloseable {
             throw new AgentException.Invalid("the app's " + app.health().type().name().toLowerCase(java.util.Locale.ROOT)
                     + " health check goes from the host to the container's address, but the profile gives it no network;"
                     + " add network: {ipv4: auto}, or use a command check (app.health.type: command)");
-        }
-    }
-
-    private void checkNetwork(ProfileSpec.Network spec) {
-        if (spec == null) {
-            return;
-        }
-        if (network == null && spec.bridge() == null) {
-            throw new AgentException.Invalid("the profile puts the container on the managed bridge, but this agent has none;"
-                    + " set network.bridge in the agent's config, or name a bridge in the profile (network.bridge)");
-        }
-        if ((network == null || !network.manages(spec)) && !Network.forwards(spec).isEmpty()
-                && (spec.ipv4() == null || spec.ipv4().auto())) {
-            throw new AgentException.Invalid("port forwards need the container's address: on bridge " + spec.bridge()
-                    + " give it a static network.ipv4");
         }
     }
 
@@ -236,7 +223,7 @@ public final class Instances implements AutoCloseable {
             }
             ProfileSpec.Network netSpec = profile.spec().network();
             HostCapacity.check(profile.spec(), host);
-            checkNetwork(netSpec);
+            net.check(netSpec);
             InitSystem init;
             try {
                 init = InitSystem.detect(image.rootfs());
@@ -263,7 +250,7 @@ public final class Instances implements AutoCloseable {
                     if (!forwards.isEmpty()) {
                         // Before anything is made: a host port in use fails the launch here, with nothing to undo on disk.
                         stage("network", "opening port forwards " + forwards);
-                        network().openForwards(name, address, forwards);
+                        net.require().openForwards(name, address, forwards);
                         revert.add(() -> network.closeForwards(name));
                     }
                     // The intent goes to disk first: an agent killed from here on finds it and undoes the launch.
@@ -428,7 +415,7 @@ public final class Instances implements AutoCloseable {
             deleteDirectory(container.directory());
             records.forget(name);
             schedules.remove(name);
-            releaseNetwork(name);
+            net.release(name);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + name, e);
         } finally {
@@ -752,86 +739,19 @@ public final class Instances implements AutoCloseable {
         return reaped;
     }
 
-    /** The managed network, or a clear error for a profile that needs one on an agent without it. */
-    private Network network() {
-        if (network == null) {
-            throw new AgentException.Invalid("this agent has no managed network; set network.bridge in its config");
-        }
-        return network;
-    }
-
-    private void releaseNetwork(String name) {
-        if (network == null) {
-            return;
-        }
-        network.closeForwards(name);
-        if (network.addressOf(name) != null) {
-            network.release(name);
-            refreshHosts();
-        }
-    }
-
     /** Rewrites the hosts block in every running container on the managed bridge. */
     public void refreshHosts() {
-        if (network == null) {
-            return;
-        }
-        network.refreshHosts(n -> {
-            ContainerRuntime.Probe p = probe(n);
-            return p == null || p.pid() == null ? -1 : p.pid();
-        }, this::idShift);
+        net.refreshHosts();
     }
 
     /** Where container {@code name}'s ids start on the host: its idmap's, or 0 when it is privileged. */
     public int idShift(String name) {
-        Path config = lxcpath.resolve(name).resolve("config");
-        try {
-            for (String line : Files.readAllLines(config)) {
-                String l = line.strip();
-                if (l.startsWith("lxc.idmap") && l.contains("u 0 ")) {
-                    String[] f = l.substring(l.indexOf("u 0 ") + 4).trim().split("\\s+");
-                    return Integer.parseInt(f[0]);
-                }
-            }
-            return 0; // no idmap: privileged, ids are the host's
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new AgentException.NotFound("no container \"" + name + "\"");
-        } catch (IOException | RuntimeException e) {
-            // Guessing "privileged" would write files owned by host root into an unprivileged container.
-            throw new UncheckedIOException("cannot read the id map of " + name + " from " + config + ": " + e.getMessage(),
-                    e instanceof IOException io ? io : new IOException(e));
-        }
+        return net.idShift(name);
     }
 
-    /**
-     * After an agent start: gives back the addresses of containers deleted while it was down, opens
-     * the forwards of the containers there are, and brings every hosts block up to date.
-     *
-     * @return one line per change, for the log
-     */
+    /** {@link ContainerNetwork#adopt}. */
     public List<String> adoptNetwork() {
-        List<String> actions = new java.util.ArrayList<>();
-        if (network == null) {
-            return actions;
-        }
-        java.util.Set<String> existing = new java.util.HashSet<>(names());
-        for (String gone : network.releaseAllBut(existing)) {
-            actions.add("released the address of " + gone + ", deleted while the agent was down");
-        }
-        for (String name : existing) {
-            try {
-                ContainerRecord record = record(name);
-                if (!record.forwards().isEmpty()) {
-                    network.openForwards(name, record.address(), record.forwards());
-                }
-            } catch (AgentException.NotFound e) {
-                // not Berth's
-            } catch (RuntimeException e) {
-                actions.add("cannot reopen the port forwards of " + name + ": " + e.getMessage());
-            }
-        }
-        refreshHosts();
-        return actions;
+        return net.adopt(names());
     }
 
     private static void stop(RuntimeContainer container, boolean force, Duration timeout) {

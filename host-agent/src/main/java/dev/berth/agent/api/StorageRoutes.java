@@ -42,7 +42,7 @@ final class StorageRoutes {
         }
         api.accepted(ctx, operations.submit("Snapshotting " + name, name, "container-snapshot-created",
                 () -> {
-                    Instances.SnapshotView taken = instances.snapshot(name, snapshot);
+                    dev.berth.agent.instance.Snapshotting.SnapshotView taken = instances.snapshot(name, snapshot);
                     return Map.of("name", taken.name(), "created", taken.created().toString(), "bytes", taken.bytes());
                 }));
     }

@@ -51,12 +51,10 @@ public final class Instances implements AutoCloseable {
     private final ContainerRecords records;
     private final Reconfigure reconfigure;
     private final ContainerNetwork net;
+    private final Snapshotting snapshotting;
     private final ContainerRuntime runtime;
     private final AgentLog log;
     /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
-    private final Map<String, java.util.Optional<ProfileSpec.AutoSnapshots>> schedules = new ConcurrentHashMap<>();
-    private static final java.time.format.DateTimeFormatter AUTO_NAME = java.time.format.DateTimeFormatter
-            .ofPattern("'auto-'yyyyMMdd'T'HHmmss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
     /** The managed network, or null for an agent without one (containers then have only what their profiles name). */
     private final Network network;
@@ -82,6 +80,7 @@ public final class Instances implements AutoCloseable {
         this.records = new ContainerRecords(runtime.lxcpath(), log);
         this.reconfigure = new Reconfigure(runtime, records, profiles, host, log);
         this.net = new ContainerNetwork(network, runtime, records);
+        this.snapshotting = new Snapshotting(runtime, records, locks, profiles, host, net, log);
     }
 
     /** Stops the record flusher (after flushing what is queued). */
@@ -409,12 +408,12 @@ public final class Instances implements AutoCloseable {
                 // not made by Berth: deleted all the same, there is no record to mark
             }
             Failpoints.hit("delete-after-intent");
-            stop(container, force, STOP_GRACE);
+            Halt.stop(container, force, STOP_GRACE);
             runtime.forget(name);
             container.destroy();
             deleteDirectory(container.directory());
             records.forget(name);
-            schedules.remove(name);
+            snapshotting.forgetSchedule(name);
             net.release(name);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + name, e);
@@ -449,15 +448,7 @@ public final class Instances implements AutoCloseable {
     /** Runs {@code work} on container {@code name} with no other operation of the kind on it. */
     <T> T exclusive(String name, java.util.function.Supplier<T> work) {
         runtime.checkName(name);
-        locks.acquire(name, "being changed");
-        try {
-            if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
-                throw new AgentException.NotFound("no container \"" + name + "\"");
-            }
-            return work.get();
-        } finally {
-            locks.release(name);
-        }
+        return locks.exclusive(name, lxcpath, work);
     }
 
     /**
@@ -467,147 +458,28 @@ public final class Instances implements AutoCloseable {
      * @return one line per snapshot taken or expired
      */
     public List<String> scheduledSnapshots() {
-        List<String> done = new java.util.ArrayList<>();
-        Instant now = Instant.now();
-        for (String name : names()) {
-            if (locks.isHeld(name)) {
-                continue;
-            }
-            java.util.Optional<ProfileSpec.AutoSnapshots> schedule = schedules.computeIfAbsent(name, this::autoSnapshotsOf);
-            if (schedule.isEmpty()) {
-                continue;
-            }
-            try {
-                List<SnapshotView> autos = snapshots(name).stream().filter(v -> v.name().startsWith("auto-")).toList();
-                Instant last = autos.stream().map(SnapshotView::created).max(Instant::compareTo).orElse(Instant.EPOCH);
-                if (!last.plus(schedule.get().schedule().duration()).isAfter(now)) {
-                    done.add("took " + snapshot(name, AUTO_NAME.format(now)).name() + " of " + name);
-                }
-                if (schedule.get().expiry() != null) {
-                    for (SnapshotView old : autos) {
-                        if (old.created().plus(schedule.get().expiry().duration()).isBefore(now)) {
-                            deleteSnapshot(name, old.name());
-                            done.add("expired " + old.name() + " of " + name);
-                        }
-                    }
-                }
-            } catch (AgentException.Conflict | AgentException.NotFound e) {
-                // busy or gone meanwhile: next round
-            } catch (RuntimeException e) {
-                log.warn("automatic snapshot of " + name + " failed: " + e.getMessage());
-            }
-        }
-        return done;
+        return snapshotting.scheduled();
     }
 
-    private java.util.Optional<ProfileSpec.AutoSnapshots> autoSnapshotsOf(String name) {
-        try {
-            ContainerRecord record = record(name);
-            return java.util.Optional.ofNullable(profiles.get().compose(record.profiles(),
-                    Overrides.toNode("config of " + name, record.overrides())).spec().snapshots());
-        } catch (RuntimeException e) {
-            return java.util.Optional.empty(); // not Berth's, or its profiles no longer compose: nothing scheduled
-        }
-    }
-
-    /** Runs {@code work} with container {@code name} frozen if it runs, so that its layer holds still. */
-    private <T> T whileFrozen(String name, java.util.function.Supplier<T> work) {
-        try (RuntimeContainer container = runtime.open(name)) {
-            boolean freeze = container.state() == dev.berth.agent.runtime.State.RUNNING;
-            if (freeze) {
-                container.freeze();
-            }
-            try {
-                return work.get();
-            } finally {
-                if (freeze) {
-                    container.unfreeze();
-                }
-            }
-        }
-    }
-
-    /** A snapshot as the API shows it. */
-    public record SnapshotView(String name, Instant created, long bytes) {
-    }
-
-    /**
-     * Snapshots container {@code name} (frozen for the copy if it runs) as {@code snapshot}, or as
-     * snap0, snap1, ... when null.
-     */
-    public SnapshotView snapshot(String name, String snapshot) {
-        return exclusive(name, () -> {
-            Path dir = lxcpath.resolve(name);
-            String snap = snapshot;
-            if (snap == null) {
-                int n = 0;
-                while (Files.exists(dir.resolve(Snapshots.DIR).resolve("snap" + n))) {
-                    n++;
-                }
-                snap = "snap" + n;
-            }
-            String taken = snap;
-            Snapshots.Info info = whileFrozen(name, () -> Snapshots.take(dir, taken));
-            log.info("Snapshot " + snap + " of " + name + " taken (" + info.bytes() + " bytes in its layer)");
-            return new SnapshotView(info.name(), info.created(), info.bytes());
-        });
+    public Snapshotting.SnapshotView snapshot(String name, String snapshot) {
+        return snapshotting.take(name, snapshot);
     }
 
     /** @throws AgentException.Invalid unless {@code snapshot} is a snapshot name */
     public static void checkSnapshotName(String snapshot) {
-        Snapshots.dir(Path.of("/"), snapshot);
+        Snapshotting.checkName(snapshot);
     }
 
-    public List<SnapshotView> snapshots(String name) {
-        if (!Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
-            throw new AgentException.NotFound("no container \"" + name + "\"");
-        }
-        return Snapshots.list(lxcpath.resolve(name)).stream().map(i -> new SnapshotView(i.name(), i.created(), i.bytes())).toList();
+    public List<Snapshotting.SnapshotView> snapshots(String name) {
+        return snapshotting.list(name);
     }
 
-    /**
-     * Restores snapshot {@code snapshot} over container {@code name}: a running container is stopped,
-     * restored and started again. If the restore fails, the container keeps its content and is
-     * started again if it was running.
-     */
     public void restore(String name, String snapshot) {
-        exclusive(name, () -> {
-            if (!Files.isDirectory(Snapshots.dir(lxcpath.resolve(name), snapshot))) {
-                throw new AgentException.NotFound("no snapshot " + snapshot + " of " + name);
-            }
-            Path dir = lxcpath.resolve(name);
-            try (RuntimeContainer container = runtime.open(name)) {
-                boolean wasRunning = container.isRunning();
-                Snapshots.beginRestore(dir, snapshot, wasRunning);
-                try {
-                    stop(container, false, STOP_GRACE);
-                    Snapshots.restore(dir, snapshot);
-                } finally {
-                    runtime.forget(name);
-                    if (wasRunning) {
-                        try (RuntimeContainer fresh = runtime.open(name)) {
-                            HostMounts.verify(fresh, host);
-                            fresh.start();
-                        }
-                    }
-                    Snapshots.endRestore(dir);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot finish the restore of " + name + ": " + e.getMessage(), e);
-            }
-            if (network != null && network.addressOf(name) != null) {
-                refreshHosts();
-            }
-            log.info("Restored " + name + " to snapshot " + snapshot);
-            return null;
-        });
+        snapshotting.restore(name, snapshot);
     }
 
     public void deleteSnapshot(String name, String snapshot) {
-        exclusive(name, () -> {
-            Snapshots.delete(lxcpath.resolve(name), snapshot);
-            return null;
-        });
+        snapshotting.delete(name, snapshot);
     }
 
     /**
@@ -631,7 +503,7 @@ public final class Instances implements AutoCloseable {
                 }
                 Snapshots.copyTree(snap.resolve("delta"), seed);
             } else {
-                exclusive(source, () -> whileFrozen(source, () -> {
+                exclusive(source, () -> snapshotting.whileFrozen(source, () -> {
                     try {
                         Snapshots.copyTree(Snapshots.delta(lxcpath.resolve(source)), seed);
                     } catch (IOException e) {
@@ -673,10 +545,10 @@ public final class Instances implements AutoCloseable {
                     HostMounts.verify(container, host);
                     container.start();
                 }
-                case STOP -> stop(container, force, timeout);
+                case STOP -> Halt.stop(container, force, timeout);
                 case RESTART -> {
                     HostMounts.verify(container, host);
-                    stop(container, force, timeout);
+                    Halt.stop(container, force, timeout);
                     container.start();
                 }
                 case FREEZE -> container.freeze();
@@ -754,26 +626,16 @@ public final class Instances implements AutoCloseable {
         return net.adopt(names());
     }
 
-    private static void stop(RuntimeContainer container, boolean force, Duration timeout) {
-        if (!container.isRunning()) {
-            return;
-        }
-        if (!force && container.shutdown(timeout)) {
-            return;
-        }
-        // forced, or init ignored the halt signal: kill it, as the operator asked for a stop
-        container.stop();
-    }
 
     /** {@link Reconfigure#update}. */
     public Reconfigure.Reapplied update(String name, Map<String, Object> overrides) {
-        schedules.remove(name);
+        snapshotting.forgetSchedule(name);
         return reconfigure.update(name, overrides);
     }
 
     /** {@link Reconfigure#reapply}. */
     public Reconfigure.Reapplied reapply(String name) {
-        schedules.remove(name);
+        snapshotting.forgetSchedule(name);
         return reconfigure.reapply(name);
     }
 
@@ -944,7 +806,7 @@ public final class Instances implements AutoCloseable {
                 }
                 try (RuntimeContainer container = runtime.open(name)) {
                     if (container.isDefined()) {
-                        stop(container, true, Duration.ZERO);
+                        Halt.stop(container, true, Duration.ZERO);
                         container.destroy();
                     }
                 }
@@ -971,7 +833,7 @@ public final class Instances implements AutoCloseable {
         // Killed while asking init to halt: the halt went on without the agent, and may still be going.
         try (RuntimeContainer container = runtime.open(name)) {
             if (container.isDefined()) {
-                stop(container, true, Duration.ZERO);
+                Halt.stop(container, true, Duration.ZERO);
             }
         }
         Snapshots.RestoreIntent intent = Snapshots.recoverRestore(dir);

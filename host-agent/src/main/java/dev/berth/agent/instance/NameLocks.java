@@ -24,6 +24,24 @@ final class NameLocks {
         held.remove(name);
     }
 
+    /**
+     * Runs {@code work} holding {@code name}, once the container is known to exist.
+     *
+     * @throws AgentException.Conflict when another operation holds it
+     * @throws AgentException.NotFound when no container {@code name} is defined under {@code lxcpath}
+     */
+    <T> T exclusive(String name, java.nio.file.Path lxcpath, java.util.function.Supplier<T> work) {
+        acquire(name, "being changed");
+        try {
+            if (!java.nio.file.Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
+                throw new AgentException.NotFound("no container \"" + name + "\"");
+            }
+            return work.get();
+        } finally {
+            release(name);
+        }
+    }
+
     boolean isHeld(String name) {
         return held.contains(name);
     }

@@ -13,8 +13,6 @@ import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.agent.store.Volumes;
-import dev.berth.agent.runtime.Command;
-import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.profile.ProfileException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -152,7 +150,7 @@ public final class ApiServer {
     }
 
     private void info(RoutingContext ctx) {
-        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), instances.runtime().version(),
+        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), instances.runtimeVersion(),
                 java.nio.file.Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? "v1" : "v2", lxcpath.toString(),
                 instances.names().size()), 200);
     }
@@ -299,33 +297,20 @@ public final class ApiServer {
             argv = dev.berth.agent.app.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
                     request.cwd(), user);
         }
-        Command command = inApp ? new Command(argv, Map.of(), null, -1, -1, null)
-                : new Command(argv, env, request.cwd(), request.user() == null ? -1 : request.user(),
-                request.group() == null ? -1 : request.group(), null);
         if (streamed) {
-            exec.streamed(ctx, name, request, command);
+            exec.streamed(ctx, name, request, ExecRoutes.command(request, argv, env, inApp));
             return;
         }
-        exec.collected(ctx, name, request, command);
+        exec.collected(ctx, name, request, ExecRoutes.command(request, argv, env, inApp));
     }
 
     private void getState(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         instances.checkName(name);
         blocking(ctx, () -> {
-            try (RuntimeContainer c = instances.runtime().open(name)) {
-                if (!c.isDefined()) {
-                    throw new AgentException.NotFound("no container \"" + name + "\"");
-                }
-                boolean running = c.isRunning();
-                return new Models.ContainerState(c.state().name(),
-                        running ? c.initPid().orElse(-1) : null,
-                        running ? c.memoryUsage() : null,
-                        running ? c.memoryLimit() : null,
-                        running ? Integer.parseInt(c.cgroupItem("pids.current").strip()) : null,
-                        running ? c.addresses() : List.of(),
-                        Views.appState(appService.view(name)));
-            }
+            Instances.LiveState live = instances.liveState(name);
+            return new Models.ContainerState(live.state(), live.pid(), live.memoryUsage(), live.memoryLimit(), live.processes(),
+                    live.addresses(), Views.appState(appService.view(name)));
         }, 200);
     }
 
@@ -560,7 +545,7 @@ public final class ApiServer {
 
     private Models.Container view(String name) {
         instances.checkName(name);
-        var probe = instances.probe(name);
+        Instances.Status probe = instances.status(name);
         if (probe == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
         }
@@ -570,7 +555,7 @@ public final class ApiServer {
         } catch (AgentException.NotFound e) {
             // a container liblxc knows that Berth did not make: shown, without Berth's details
         }
-        return new Models.Container(name, probe.state().name(), record == null ? null : record.imageFingerprint(),
+        return new Models.Container(name, probe.state(), record == null ? null : record.imageFingerprint(),
                 record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid(),
                 record == null ? null : record.address(),
                 record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),

@@ -2,12 +2,10 @@ package dev.berth.agent.api;
 
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.app.AppRuntime;
-import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.instance.Apps;
 import dev.berth.agent.instance.Instances;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.ops.Operations;
-import dev.berth.agent.runtime.RuntimeContainer;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -54,18 +52,13 @@ final class AppRoutes {
         api.blocking(ctx, () -> {
             Apps.View view = view(name);
             Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Views.appState(view), Map.class));
-            var probe = instances.probe(name);
-            if (probe != null && probe.pid() != null) {
-                try (RuntimeContainer container = instances.runtime().open(name);
-                     ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
-                    var crun = AppRuntime.crunState(container);
-                    if (crun != null && crun.has("pid")) {
-                        body.put("pid", crun.get("pid").asInt());
-                    }
-                    int current = AppRuntime.currentRevision(root);
-                    body.put("revisions", AppRuntime.revisions(root).stream().map(r -> Map.of("revision", r.number(), "image", r.image(),
-                            "digest", r.digest(), "installed", r.installed().toString(), "current", r.number() == current)).toList());
+            Apps.Detail detail = apps.detail(name);
+            if (detail != null) {
+                if (detail.pid() != null) {
+                    body.put("pid", detail.pid());
                 }
+                body.put("revisions", detail.revisions().stream().map(r -> Map.of("revision", r.number(), "image", r.image(),
+                        "digest", r.digest(), "installed", r.installed().toString(), "current", r.number() == detail.current())).toList());
             }
             return body;
         }, 200);
@@ -80,7 +73,7 @@ final class AppRoutes {
     }
 
     private Apps.View view(String name) {
-        if (instances.probe(name) == null) {
+        if (instances.status(name) == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
         }
         Apps.View view = apps.view(name);

@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -69,6 +70,13 @@ final class ExecRoutes {
     static final int OUTPUT_LIMIT = 1 << 20;
 
     /** Runs a command with its output collected into the operation (the default). */
+    /** The command to run: as asked, or (in the app) the crun exec that {@code argv} already is. */
+    static Command command(Models.ExecRequest request, List<String> argv, Map<String, String> env, boolean inApp) {
+        return inApp ? new Command(argv, Map.of(), null, -1, -1, null)
+                : new Command(argv, env, request.cwd(), request.user() == null ? -1 : request.user(),
+                request.group() == null ? -1 : request.group(), null);
+    }
+
     void collected(RoutingContext ctx, String name, Models.ExecRequest request, Command command) {
         byte[] stdin = request.stdin() == null ? new byte[0] : request.stdin().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         // Not exclusive: a command inside must not hold up a stop of the same container.

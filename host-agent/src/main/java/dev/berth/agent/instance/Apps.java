@@ -471,6 +471,24 @@ public final class Apps {
         return actions;
     }
 
+    /** What the app's runtime says beside its view: crun's pid for it (null: none) and the revisions unpacked. */
+    public record Detail(Integer pid, int current, List<AppRuntime.Revision> revisions) {
+    }
+
+    /** The app's detail in running container {@code name}; null when the container does not run. */
+    public Detail detail(String name) {
+        ContainerRuntime.Probe probe = instances.probe(name);
+        if (probe == null || probe.pid() == null) {
+            return null;
+        }
+        try (RuntimeContainer container = instances.runtime().open(name);
+             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+            var crun = AppRuntime.crunState(container);
+            Integer pid = crun != null && crun.has("pid") ? crun.get("pid").asInt() : null;
+            return new Detail(pid, AppRuntime.currentRevision(root), AppRuntime.revisions(root));
+        }
+    }
+
     /** Switches container {@code name}'s app back to revision {@code to}, or to the newest one before the current. */
     public Outcome rollback(String name, Integer to, Duration timeout) {
         return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {

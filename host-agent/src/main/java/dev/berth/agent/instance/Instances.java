@@ -104,6 +104,41 @@ public final class Instances implements AutoCloseable {
         return runtime.names();
     }
 
+    /** A container's live figures: its state, and while it runs its init, memory, processes and addresses. */
+    public record LiveState(String state, Integer pid, Long memoryUsage, Long memoryLimit, Integer processes,
+                            List<String> addresses) {
+    }
+
+    /** @throws AgentException.NotFound when no container {@code name} is defined */
+    public LiveState liveState(String name) {
+        runtime.checkName(name);
+        try (RuntimeContainer c = runtime.open(name)) {
+            if (!c.isDefined()) {
+                throw new AgentException.NotFound("no container \"" + name + "\"");
+            }
+            if (!c.isRunning()) {
+                return new LiveState(c.state().name(), null, null, null, null, List.of());
+            }
+            return new LiveState(c.state().name(), c.initPid().orElse(-1), c.memoryUsage(), c.memoryLimit(),
+                    Integer.parseInt(c.cgroupItem("pids.current").strip()), c.addresses());
+        }
+    }
+
+    /** A container's state (RUNNING, STOPPED, FROZEN...) and, while it runs, its init's host pid. */
+    public record Status(String state, Integer pid) {
+    }
+
+    /** {@link #probe} as the API shows it; null if {@code name} is not defined. */
+    public Status status(String name) {
+        ContainerRuntime.Probe p = runtime.probe(name);
+        return p == null ? null : new Status(p.state().name(), p.pid());
+    }
+
+    /** The runtime's version, for the agent's info. */
+    public String runtimeVersion() {
+        return runtime.version();
+    }
+
     /** Container {@code name}'s state and init pid, cheaply; null if it is not defined. */
     public ContainerRuntime.Probe probe(String name) {
         return runtime.probe(name);

@@ -35,6 +35,20 @@ class ArchitectureTest {
                 .check(agent);
     }
 
+    /**
+     * HTTP handlers call services; none opens a container itself. Exec's streams and the files API still
+     * do (they move behind services next): the two named exceptions, so that no third appears.
+     */
+    @Test
+    void theApiDoesNotReachTheRuntimeButForExecAndFiles() {
+        noClasses().that().resideInAPackage("dev.berth.agent.api..")
+                .and().doNotHaveFullyQualifiedName("dev.berth.agent.api.ExecRoutes")
+                .and().doNotHaveFullyQualifiedName("dev.berth.agent.api.FileRoutes")
+                .and().haveNameNotMatching("dev\\.berth\\.agent\\.api\\.(ExecRoutes|FileRoutes)\\$.*")
+                .should().dependOnClassesThat().resideInAPackage("dev.berth.agent.runtime..")
+                .check(agent);
+    }
+
     @Test
     void theApiModelKnowsNothingElseOfTheAgent() {
         classes().that().resideInAPackage("dev.berth.agent.api.model..")

@@ -22,6 +22,16 @@ final class HostMounts {
     private HostMounts() {
     }
 
+    /**
+     * Every start of a container goes through here: its host mounts are checked, then it starts.
+     *
+     * @throws AgentException.Invalid naming the mount whose source is a symbolic link or no longer allowed
+     */
+    static void start(RuntimeContainer container, HostFacts host) {
+        verify(container, host);
+        container.start();
+    }
+
     /** @throws AgentException.Invalid naming the mount whose source is a symbolic link or no longer allowed */
     static void verify(RuntimeContainer container, HostFacts host) {
         if (host.hostPathAllowList().isEmpty()) {

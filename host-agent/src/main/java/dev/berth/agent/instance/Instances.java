@@ -39,7 +39,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Instances implements AutoCloseable {
 
-    static final String RECORD = ContainerRecords.FILE;
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
     private static final Duration INIT_TIMEOUT = Duration.ofSeconds(30);
 
@@ -49,6 +48,7 @@ public final class Instances implements AutoCloseable {
     private final HostFacts host;
     private final NameLocks locks = new NameLocks();
     private final ContainerRecords records;
+    private final ContainerSpecs specs;
     private final Reconfigure reconfigure;
     private final ContainerNetwork net;
     private final Snapshotting snapshotting;
@@ -78,9 +78,10 @@ public final class Instances implements AutoCloseable {
         this.host = host;
         this.log = log;
         this.records = new ContainerRecords(runtime.lxcpath(), log);
-        this.reconfigure = new Reconfigure(runtime, records, profiles, host, log);
+        this.specs = new ContainerSpecs(records, profiles);
+        this.reconfigure = new Reconfigure(runtime, records, specs, host, log);
         this.net = new ContainerNetwork(network, runtime, records);
-        this.snapshotting = new Snapshotting(runtime, records, locks, profiles, host, net, log);
+        this.snapshotting = new Snapshotting(runtime, records, locks, specs, host, net, log);
     }
 
     /** Stops the record flusher (after flushing what is queued). */
@@ -170,7 +171,7 @@ public final class Instances implements AutoCloseable {
                     + " container's hostname, so it is 1-63 ASCII letters, digits and '-', not starting or ending with '-' (for example web-1)");
         }
         locks.acquire(name, "being created or changed");
-        if (Files.exists(lxcpath.resolve(name).resolve("config")) || Files.exists(lxcpath.resolve(name).resolve(RECORD))) {
+        if (Files.exists(lxcpath.resolve(name).resolve("config")) || records.exists(name)) {
             locks.release(name);
             throw new AgentException.Conflict("container \"" + name + "\" already exists");
         }
@@ -330,8 +331,7 @@ public final class Instances implements AutoCloseable {
                             + " (overlay), profiles " + profileNames);
                     Failpoints.hit("launch-after-define");
                     stage("start", "starting " + name);
-                    HostMounts.verify(container, host);
-                    container.start();
+                    HostMounts.start(container, host);
                     revert.add(container::stop);
                     stage("init", "waiting for " + name + "'s init");
                     int pid = container.initPid().orElse(-1);
@@ -577,14 +577,13 @@ public final class Instances implements AutoCloseable {
             }
             switch (action) {
                 case START -> {
-                    HostMounts.verify(container, host);
-                    container.start();
+                    HostMounts.start(container, host);
                 }
                 case STOP -> Halt.stop(container, force, timeout);
                 case RESTART -> {
-                    HostMounts.verify(container, host);
+                    HostMounts.verify(container, host); // refused before the stop, not after it
                     Halt.stop(container, force, timeout);
-                    container.start();
+                    HostMounts.start(container, host);
                 }
                 case FREEZE -> container.freeze();
                 case UNFREEZE -> container.unfreeze();
@@ -714,8 +713,7 @@ public final class Instances implements AutoCloseable {
     }
 
     private ComposedProfile composedOf(String name) {
-        ContainerRecord record = record(name);
-        return profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
+        return specs.composed(name);
     }
 
     /** Container {@code name}'s app with its defaults filled, or null without one (or when its profiles no longer compose). */
@@ -782,9 +780,7 @@ public final class Instances implements AutoCloseable {
     /** The app image container {@code name}'s composed profiles name, if they have an app section. */
     public java.util.Optional<String> appImageOf(String name) {
         try {
-            ContainerRecord record = record(name);
-            ProfileSpec.App app = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()))
-                    .spec().app();
+            ProfileSpec.App app = specs.composed(name).spec().app();
             return java.util.Optional.ofNullable(app == null ? null : app.image());
         } catch (RuntimeException e) {
             return java.util.Optional.empty(); // not Berth's, or its profiles no longer compose
@@ -826,7 +822,7 @@ public final class Instances implements AutoCloseable {
     public List<String> recover() {
         List<String> actions = new java.util.ArrayList<>();
         try (var dirs = Files.list(lxcpath)) {
-            for (Path dir : dirs.filter(d -> Files.exists(d.resolve(RECORD))).sorted().toList()) {
+            for (Path dir : dirs.filter(d -> records.exists(d.getFileName().toString())).sorted().toList()) {
                 String name = dir.getFileName().toString();
                 recoverRestore(dir, name, actions);
                 ContainerRecord.Status status;
@@ -878,8 +874,7 @@ public final class Instances implements AutoCloseable {
         if (intent.wasRunning()) {
             try (RuntimeContainer container = runtime.open(name)) {
                 if (!container.isRunning()) {
-                    HostMounts.verify(container, host);
-                    container.start();
+                    HostMounts.start(container, host);
                     startAppAfterStart(name);
                     done += "; started it again";
                 }
@@ -903,12 +898,11 @@ public final class Instances implements AutoCloseable {
             try (RuntimeContainer container = runtime.open(name)) {
                 if (!container.isRunning() && "1".equals(container.configItem("lxc.start.auto"))) {
                     try {
-                        HostMounts.verify(container, host);
+                        HostMounts.start(container, host);
                     } catch (AgentException.Invalid e) {
                         log.warn("not starting " + name + ": " + e.getMessage());
                         continue;
                     }
-                    container.start();
                     started.add(name);
                     startAppAfterStart(name);
                 }

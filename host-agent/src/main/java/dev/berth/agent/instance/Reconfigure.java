@@ -9,7 +9,6 @@ import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.profile.ComposedProfile;
-import dev.berth.profile.Composer;
 import dev.berth.profile.HostFacts;
 import dev.berth.profile.LxcConfig;
 import dev.berth.profile.LxcConfigItem;
@@ -19,7 +18,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * A container's settings after it was made: its own overrides replaced, its profiles re-composed and
@@ -30,23 +28,18 @@ public final class Reconfigure {
 
     private final ContainerRuntime runtime;
     private final ContainerRecords records;
-    private final Supplier<Composer> profiles;
+    private final ContainerSpecs specs;
     private final HostFacts host;
     private final AgentLog log;
     private final Path lxcpath;
 
-    Reconfigure(ContainerRuntime runtime, ContainerRecords records, Supplier<Composer> profiles, HostFacts host, AgentLog log) {
+    Reconfigure(ContainerRuntime runtime, ContainerRecords records, ContainerSpecs specs, HostFacts host, AgentLog log) {
         this.runtime = runtime;
         this.records = records;
-        this.profiles = profiles;
+        this.specs = specs;
         this.host = host;
         this.log = log;
         this.lxcpath = runtime.lxcpath();
-    }
-
-    private ComposedProfile composedOf(String name) {
-        ContainerRecord record = records.get(name);
-        return profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
     }
 
     /**
@@ -56,7 +49,7 @@ public final class Reconfigure {
     public Reapplied update(String name, Map<String, Object> overrides) {
         ContainerRecord record = records.get(name);
         Map<String, Object> own = Overrides.expand(overrides);
-        profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, own));
+        specs.compose(record, own);
         try {
             records.write(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), own, record.created(),
                     record.status(), record.address(), record.forwards(), record.ephemeral()));
@@ -77,7 +70,7 @@ public final class Reconfigure {
      */
     public Reapplied reapply(String name) {
         ContainerRecord record = records.get(name);
-        ComposedProfile profile = profiles.get().compose(record.profiles(), Overrides.toNode("config of " + name, record.overrides()));
+        ComposedProfile profile = specs.compose(record, record.overrides());
         List<LxcConfigItem> items = LxcConfig.render(profile, host, null);
         String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
         List<String> live = new java.util.ArrayList<>();
@@ -122,7 +115,7 @@ public final class Reconfigure {
      * marks those entries corrected once they read back right.
      */
     public List<Drift> envelopeDrift(String name, boolean reconcile) {
-        List<LxcConfigItem> items = LxcConfig.render(composedOf(name), host, null);
+        List<LxcConfigItem> items = LxcConfig.render(specs.composed(name), host, null);
         String prefix = host.cgroups() == HostFacts.Cgroups.V1 ? "lxc.cgroup." : "lxc.cgroup2.";
         try (RuntimeContainer container = runtime.open(name)) {
             List<Drift> found = envelope(name, container, items, prefix);

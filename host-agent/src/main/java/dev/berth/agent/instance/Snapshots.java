@@ -34,11 +34,16 @@ final class Snapshots {
     }
 
     static Path dir(Path containerDir, String snapshot) {
+        checkName(snapshot);
+        return containerDir.resolve(DIR).resolve(snapshot);
+    }
+
+    /** @throws AgentException.Invalid unless {@code snapshot} is a snapshot name */
+    static void checkName(String snapshot) {
         if (!NAME.matcher(snapshot).matches()) {
             throw new AgentException.Invalid("'" + snapshot + "' is not a snapshot name: letters, digits, '.', '_', '-' (at most 63),"
                     + " starting with a letter or digit");
         }
-        return containerDir.resolve(DIR).resolve(snapshot);
     }
 
     static Path delta(Path containerDir) {
@@ -57,8 +62,8 @@ final class Snapshots {
             Files.createDirectories(partial);
             copyTree(delta(containerDir), partial.resolve("delta"));
             Files.copy(containerDir.resolve("config"), partial.resolve("config"));
-            if (Files.exists(containerDir.resolve(Instances.RECORD))) {
-                Files.copy(containerDir.resolve(Instances.RECORD), partial.resolve(Instances.RECORD));
+            if (Files.exists(containerDir.resolve(ContainerRecords.FILE))) {
+                Files.copy(containerDir.resolve(ContainerRecords.FILE), partial.resolve(ContainerRecords.FILE));
             }
             Instant created = Instant.now();
             Files.writeString(partial.resolve("created"), created.toString());

@@ -4,7 +4,6 @@ import dev.berth.agent.error.AgentException;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.runtime.RuntimeContainer;
-import dev.berth.profile.Composer;
 import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileSpec;
 import java.io.IOException;
@@ -32,7 +31,7 @@ public final class Snapshotting {
     private final ContainerRuntime runtime;
     private final ContainerRecords records;
     private final NameLocks locks;
-    private final Supplier<Composer> profiles;
+    private final ContainerSpecs specs;
     private final HostFacts host;
     private final ContainerNetwork net;
     private final AgentLog log;
@@ -40,12 +39,12 @@ public final class Snapshotting {
     /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
     private final Map<String, java.util.Optional<ProfileSpec.AutoSnapshots>> schedules = new ConcurrentHashMap<>();
 
-    Snapshotting(ContainerRuntime runtime, ContainerRecords records, NameLocks locks, Supplier<Composer> profiles, HostFacts host,
+    Snapshotting(ContainerRuntime runtime, ContainerRecords records, NameLocks locks, ContainerSpecs specs, HostFacts host,
                  ContainerNetwork net, AgentLog log) {
         this.runtime = runtime;
         this.records = records;
         this.locks = locks;
-        this.profiles = profiles;
+        this.specs = specs;
         this.host = host;
         this.net = net;
         this.log = log;
@@ -99,9 +98,7 @@ public final class Snapshotting {
 
     private java.util.Optional<ProfileSpec.AutoSnapshots> autoSnapshotsOf(String name) {
         try {
-            ContainerRecord record = records.get(name);
-            return java.util.Optional.ofNullable(profiles.get().compose(record.profiles(),
-                    Overrides.toNode("config of " + name, record.overrides())).spec().snapshots());
+            return java.util.Optional.ofNullable(specs.composed(name).spec().snapshots());
         } catch (RuntimeException e) {
             return java.util.Optional.empty(); // not Berth's, or its profiles no longer compose: nothing scheduled
         }
@@ -152,7 +149,7 @@ public final class Snapshotting {
 
     /** @throws AgentException.Invalid unless {@code snapshot} is a snapshot name */
     public static void checkName(String snapshot) {
-        Snapshots.dir(Path.of("/"), snapshot);
+        Snapshots.checkName(snapshot);
     }
 
     public List<SnapshotView> list(String name) {
@@ -183,8 +180,7 @@ public final class Snapshotting {
                     runtime.forget(name);
                     if (wasRunning) {
                         try (RuntimeContainer fresh = runtime.open(name)) {
-                            HostMounts.verify(fresh, host);
-                            fresh.start();
+                            HostMounts.start(fresh, host);
                         }
                     }
                     Snapshots.endRestore(dir);

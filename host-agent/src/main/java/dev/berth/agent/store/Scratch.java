@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 /**
  * Scratch files and directories in a store (an upload being received, an image being built or
- * unpacked), named after the process that makes them: {@code .build-<pid>.<start time>-<uuid>}. A
+ * unpacked), named after the process that makes them: {@code .build-<pid>.<start ms>-<uuid>}. A
  * store may be shared by several agents, so an agent starting up removes only the scratch of
  * processes that are gone (killed mid-import), and first kills what is still writing into it (a
  * {@code tar} orphaned by the killed agent goes on writing otherwise).
@@ -63,14 +63,9 @@ public final class Scratch {
         return startTime(pid) == startTime;
     }
 
-    /** Field 22 of {@code /proc/<pid>/stat}: the start time in ticks since boot; -1 if the process is gone. */
+    /** When process {@code pid} started (ms since the epoch), or -1 if it is gone: a reused pid has another. */
     private static long startTime(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]);
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        return ProcessHandle.of(pid).flatMap(p -> p.info().startInstant()).map(java.time.Instant::toEpochMilli).orElse(-1L);
     }
 
     private static void killWriters(Path entry) {

@@ -1,7 +1,7 @@
 package dev.berth.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.berth.agent.app.AppRuntime;
+import dev.berth.agent.oci.AppRuntime;
 import dev.berth.cli.client.AgentClient;
 import dev.berth.testing.OciImageFixture;
 import java.io.IOException;

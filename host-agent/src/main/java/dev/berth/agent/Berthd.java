@@ -2,7 +2,7 @@ package dev.berth.agent;
 
 import dev.berth.agent.api.ApiServer;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.net.Forwarder;
 import dev.berth.agent.net.Network;
 import dev.berth.agent.net.Subnet;
@@ -281,7 +281,7 @@ public final class Berthd implements AutoCloseable {
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         ImageStore images = new ImageStore(settings.imagesDir());
         runtime = new dev.berth.agent.runtime.LxcRuntime(settings.lxcpath());
-        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(settings.stateDir().resolve("app-images"));
+        dev.berth.agent.oci.AppImageStore appImages = new dev.berth.agent.oci.AppImageStore(settings.stateDir().resolve("app-images"));
         instances = new Instances(runtime, images, appImages, profiles::composer, hostFacts(settings), log, network);
         for (String action : instances.recover()) {
             log.warn(action);
@@ -301,7 +301,7 @@ public final class Berthd implements AutoCloseable {
         snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(instances::scheduledSnapshots, true).onSuccess(done -> done.forEach(
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log, settings.stateDir().resolve("operations"));
-        dev.berth.agent.instance.Apps apps = new dev.berth.agent.instance.Apps(instances, appImages, events, log);
+        dev.berth.agent.app.AppService apps = new dev.berth.agent.app.AppService(instances, appImages, events, log);
         for (String action : apps.recoverUpgrades()) {
             log.warn(action);
         }

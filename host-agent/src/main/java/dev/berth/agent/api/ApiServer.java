@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.instance.ContainerRecord;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.ContainerRecord;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
@@ -56,14 +56,14 @@ public final class ApiServer {
     private final StorageRoutes storage;
     private final AppImageRoutes appImages;
     private final AppRoutes apps;
-    private final dev.berth.agent.instance.Apps appService;
+    private final dev.berth.agent.app.AppService appService;
     private final dev.berth.agent.drift.DriftService drift;
     private final AgentLog log;
 
     /** Everything the routes use is given here, built by the composition root ({@code Berthd}) or a test. */
     public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
-                     Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.app.AppImageStore appImages,
-                     dev.berth.agent.instance.Apps apps, dev.berth.agent.drift.DriftService drift) {
+                     Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.oci.AppImageStore appImages,
+                     dev.berth.agent.app.AppService apps, dev.berth.agent.drift.DriftService drift) {
         this.log = log;
         this.appService = apps;
         this.drift = drift;
@@ -196,7 +196,7 @@ public final class ApiServer {
         instances.checkName(name);
         Models.ContainerPatch patch = parse(ctx, Models.ContainerPatch.class);
         accepted(ctx, operations.submit("Updating container " + name, name, "container-updated", () -> {
-            dev.berth.agent.instance.Reconfigure.Reapplied result = instances.update(name, patch.config());
+            dev.berth.agent.container.Reconfigure.Reapplied result = instances.update(name, patch.config());
             return Map.of("appliedLive", result.appliedLive(), "pending", result.pending());
         }));
     }
@@ -294,7 +294,7 @@ public final class ApiServer {
                 throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
             }
             String user = request.user() == null ? null : request.user() + ":" + (request.group() == null ? request.user() : request.group());
-            argv = dev.berth.agent.app.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
+            argv = dev.berth.agent.oci.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
                     request.cwd(), user);
         }
         if (streamed) {
@@ -351,7 +351,7 @@ public final class ApiServer {
 
     /** The app's one-word state for a list (from the agent's cache: no process is started), or null without an app. */
     private String appSummary(String name) {
-        dev.berth.agent.instance.Apps.View view = appService.view(name);
+        dev.berth.agent.app.AppService.View view = appService.view(name);
         return view == null ? null : view.summary();
     }
 
@@ -415,7 +415,7 @@ public final class ApiServer {
             List<String> users = instances.usedByAny(profiles.withDescendants(name));
             List<String> updates = users.stream().map(user -> "/1.0/operations/" + operations.submit(
                     "Applying profile " + name + " to " + user, user, "container-updated", () -> {
-                        dev.berth.agent.instance.Reconfigure.Reapplied r = instances.reapply(user);
+                        dev.berth.agent.container.Reconfigure.Reapplied r = instances.reapply(user);
                         return Map.of("appliedLive", r.appliedLive(), "pending", r.pending());
                     }).id()).toList();
             return new Models.ProfileChanged(name, users, updates);

@@ -1,8 +1,8 @@
 package dev.berth.agent.api;
 
 import dev.berth.agent.error.AgentException;
-import dev.berth.agent.app.AppImageStore;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.oci.AppImageStore;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
 import io.vertx.ext.web.RoutingContext;
@@ -26,10 +26,10 @@ final class AppImageRoutes {
     private final AgentLog log;
 
     /** The app service, made after these routes: asked for when an image is deleted. */
-    private final dev.berth.agent.instance.Apps apps;
+    private final dev.berth.agent.app.AppService apps;
 
     AppImageRoutes(ApiServer api, AppImageStore images, Instances instances, Operations operations, AgentLog log,
-                   dev.berth.agent.instance.Apps apps) {
+                   dev.berth.agent.app.AppService apps) {
         this.apps = apps;
         this.api = api;
         this.images = images;
@@ -56,7 +56,7 @@ final class AppImageRoutes {
             // in use: named by a container's profile, or running in one (an upgrade's revision)
             java.util.Set<String> users = new java.util.TreeSet<>(instances.usingAppImage(written -> names(written, image)));
             for (String name : instances.names()) {
-                dev.berth.agent.instance.Apps.View view = apps.view(name);
+                dev.berth.agent.app.AppService.View view = apps.view(name);
                 if (view != null && image.digest().equals(view.digest())) {
                     users.add(name);
                 }

@@ -1,9 +1,9 @@
 package dev.berth.agent.api;
 
 import dev.berth.agent.error.AgentException;
-import dev.berth.agent.app.AppRuntime;
-import dev.berth.agent.instance.Apps;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.oci.AppRuntime;
+import dev.berth.agent.app.AppService;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.ops.Operations;
 import io.vertx.ext.web.RoutingContext;
@@ -23,11 +23,11 @@ final class AppRoutes {
     private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
     private final ApiServer api;
-    private final Apps apps;
+    private final AppService apps;
     private final Instances instances;
     private final Operations operations;
 
-    AppRoutes(ApiServer api, Apps apps, Instances instances, Operations operations) {
+    AppRoutes(ApiServer api, AppService apps, Instances instances, Operations operations) {
         this.api = api;
         this.apps = apps;
         this.instances = instances;
@@ -50,9 +50,9 @@ final class AppRoutes {
         String name = ctx.pathParam("name");
         instances.checkName(name);
         api.blocking(ctx, () -> {
-            Apps.View view = view(name);
+            AppService.View view = view(name);
             Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Views.appState(view), Map.class));
-            Apps.Detail detail = apps.detail(name);
+            AppService.Detail detail = apps.detail(name);
             if (detail != null) {
                 if (detail.pid() != null) {
                     body.put("pid", detail.pid());
@@ -72,11 +72,11 @@ final class AppRoutes {
         }
     }
 
-    private Apps.View view(String name) {
+    private AppService.View view(String name) {
         if (instances.status(name) == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
         }
-        Apps.View view = apps.view(name);
+        AppService.View view = apps.view(name);
         if (view == null) {
             throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
         }
@@ -123,7 +123,7 @@ final class AppRoutes {
 
     /** An outcome as the operation's metadata (which takes a map). */
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> result(Apps.Outcome outcome) {
+    private static Map<String, Object> result(AppService.Outcome outcome) {
         return ApiServer.JSON.convertValue(outcome, Map.class);
     }
 

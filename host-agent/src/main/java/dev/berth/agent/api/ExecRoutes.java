@@ -51,7 +51,7 @@ final class ExecRoutes {
     private static final int WRITE_QUEUE = 512 * 1024;
 
     private final ApiServer api;
-    private final dev.berth.agent.instance.Instances instances;
+    private final dev.berth.agent.container.Instances instances;
     private final Operations operations;
     private final AgentLog log;
     private final Map<String, CompletableFuture<ServerWebSocket>> sessions = new ConcurrentHashMap<>();
@@ -59,7 +59,7 @@ final class ExecRoutes {
     private static final ExecutorService PUMPS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("berth-exec-pump-", 0).factory());
 
-    ExecRoutes(ApiServer api, dev.berth.agent.instance.Instances instances, Operations operations, AgentLog log) {
+    ExecRoutes(ApiServer api, dev.berth.agent.container.Instances instances, Operations operations, AgentLog log) {
         this.api = api;
         this.instances = instances;
         this.operations = operations;

@@ -3,7 +3,7 @@ package dev.berth.agent.api;
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.files.Tar;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.ops.AgentLog;
 import io.vertx.core.Vertx;

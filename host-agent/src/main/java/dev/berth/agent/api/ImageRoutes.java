@@ -5,7 +5,7 @@ import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.DebianRecipe;
 import dev.berth.agent.image.Image;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
 import io.vertx.core.file.OpenOptions;

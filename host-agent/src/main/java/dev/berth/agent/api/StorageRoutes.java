@@ -1,7 +1,7 @@
 package dev.berth.agent.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.store.Volumes;
 import io.vertx.ext.web.RoutingContext;
@@ -42,7 +42,7 @@ final class StorageRoutes {
         }
         api.accepted(ctx, operations.submit("Snapshotting " + name, name, "container-snapshot-created",
                 () -> {
-                    dev.berth.agent.instance.Snapshotting.SnapshotView taken = instances.snapshot(name, snapshot);
+                    dev.berth.agent.container.Snapshotting.SnapshotView taken = instances.snapshot(name, snapshot);
                     return Map.of("name", taken.name(), "created", taken.created().toString(), "bytes", taken.bytes());
                 }));
     }

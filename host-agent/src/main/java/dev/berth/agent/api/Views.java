@@ -1,7 +1,7 @@
 package dev.berth.agent.api;
 
 import dev.berth.agent.api.model.Models;
-import dev.berth.agent.instance.Apps;
+import dev.berth.agent.app.AppService;
 import dev.berth.agent.ops.OperationView;
 
 /** Domain records as the API's records ({@code api.model}, which knows nothing else of the agent). */
@@ -16,7 +16,7 @@ final class Views {
     }
 
     /** Null without an app. */
-    static Models.AppState appState(Apps.View v) {
+    static Models.AppState appState(AppService.View v) {
         return v == null ? null : new Models.AppState(v.image(), v.digest(), v.revision(), v.state().word(), v.health().word(), v.restarts(),
                 v.exitCode(), v.since(), v.healthOutput(), v.summary());
     }

@@ -4,7 +4,7 @@ import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;

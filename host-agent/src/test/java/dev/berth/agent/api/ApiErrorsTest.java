@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
@@ -59,11 +59,11 @@ class ApiErrorsTest {
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
         ImageStore images = new ImageStore(dir.resolve("images"));
         ProfileRegistry registry = new ProfileRegistry(profiles);
-        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(dir.resolve("app-images"));
+        dev.berth.agent.oci.AppImageStore appImages = new dev.berth.agent.oci.AppImageStore(dir.resolve("app-images"));
         Instances instances = new Instances(runtime, images, appImages, registry::composer, host, log, null);
         ApiServer api = new ApiServer(vertx, runtime.lxcpath(), instances, images, registry, operations, events, log,
                 new dev.berth.agent.store.Volumes(dir.resolve("volumes"), runtime.lxcpath()), appImages,
-                new dev.berth.agent.instance.Apps(instances, appImages, events, log),
+                new dev.berth.agent.app.AppService(instances, appImages, events, log),
                 new dev.berth.agent.drift.DriftService(instances, events, log, 1));
         socket = dir.resolve("berth.sock");
         vertx.createHttpServer().requestHandler(api.router()).listen(SocketAddress.domainSocketAddress(socket.toString()))

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.instance.Instances;
+import dev.berth.agent.container.Instances;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
@@ -69,10 +69,10 @@ class ApiServerTest {
                 100000, 65536, List.of());
         images = new ImageStore(sandbox.scratch("images"));
         Instances instances = new Instances(sandbox.lxcpath(), images, profiles::composer, host, log);
-        dev.berth.agent.app.AppImageStore appImages = new dev.berth.agent.app.AppImageStore(sandbox.scratch("app-images"));
+        dev.berth.agent.oci.AppImageStore appImages = new dev.berth.agent.oci.AppImageStore(sandbox.scratch("app-images"));
         ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, images, profiles, operations, events, log,
                 new dev.berth.agent.store.Volumes(sandbox.scratch("volumes"), sandbox.lxcpath()), appImages,
-                new dev.berth.agent.instance.Apps(instances, appImages, events, log),
+                new dev.berth.agent.app.AppService(instances, appImages, events, log),
                 new dev.berth.agent.drift.DriftService(instances, events, log, 2));
         Path path = sandbox.scratch("run").resolve("berth.sock");
         socket = SocketAddress.domainSocketAddress(path.toString());

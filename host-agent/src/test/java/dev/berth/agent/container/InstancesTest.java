@@ -1,0 +1,152 @@
+package dev.berth.agent.container;
+
+import dev.berth.agent.error.AgentException;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Events;
+import dev.berth.lxc.Lxc;
+import dev.berth.lxc.LxcCommand;
+import dev.berth.lxc.LxcContainer;
+import dev.berth.lxc.LxcState;
+import dev.berth.profile.Composer;
+import dev.berth.profile.HostFacts;
+import dev.berth.profile.ProfileDocument;
+import dev.berth.profile.ProfileException;
+import dev.berth.testing.LxcSandbox;
+import dev.berth.testing.RequiresLxc;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+@RequiresLxc
+class InstancesTest {
+
+    private static final HostFacts HOST = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"),
+            "berthbr0", 100000, 65536, List.of(Path.of("/srv")));
+
+    private static Instances instances(LxcSandbox sandbox) {
+        // Privileged until the agent shifts image ownership for idmapped containers (issue 4 follow-up).
+        Composer profiles = Composer.of(List.of(
+                ProfileDocument.parse("small.yaml", """
+                        name: small
+                        image: busybox
+                        limits: {memory: 64MiB, pids: 64}
+                        security: {privileged: true, nesting: false}
+                        environment: {GREETING: hello}
+                        """),
+                ProfileDocument.parse("broken.yaml", """
+                        name: broken
+                        extends: [small]
+                        security: {privileged: false}
+                        """)));
+        return new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), () -> profiles, HOST,
+                new AgentLog(new Events(), AgentLog.Level.INFO));
+    }
+
+    @Test
+    void launchesFromAProfileOnTheBusyboxImage(LxcSandbox sandbox) {
+        Instances instances = instances(sandbox);
+        String name = sandbox.name("web1");
+        ContainerRecord record = instances.launch(name, List.of("small"), null, null);
+        assertThat(record.profiles()).containsExactly("small");
+        assertThat(instances.record(name)).isEqualTo(record);
+        try (LxcContainer c = Lxc.open(name, sandbox.lxcpath())) {
+            assertThat(c.state()).isEqualTo(LxcState.RUNNING);
+            assertThat(c.memoryLimit()).isEqualTo(64L << 20);
+            assertThat(c.run(LxcCommand.of("hostname")).stdoutText().strip()).isEqualTo(name);
+            assertThat(c.run(LxcCommand.of("sh", "-c", "cat /proc/1/environ | tr '\\\\0' '\\\\n' | grep GREETING"))
+                    .stdoutText()).contains("GREETING=hello");
+        }
+        instances.delete(name);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+        assertThatThrownBy(() -> instances.record(name)).isInstanceOf(AgentException.NotFound.class);
+    }
+
+    @Test
+    void aTornRecordAfterAHostCrashIsRecoveredAsAnInterruptedLaunch(LxcSandbox sandbox) throws Exception {
+        // Records are flushed behind the operation; a host crash can leave a launch's first record empty.
+        Instances instances = instances(sandbox);
+        String kept = sandbox.name("kept");
+        String torn = sandbox.name("torn");
+        instances.launch(kept, List.of("small"), null, null);
+        instances.launch(torn, List.of("small"), null, null);
+        int keptPid;
+        try (LxcContainer c = Lxc.open(kept, sandbox.lxcpath())) {
+            keptPid = c.initPid().orElseThrow();
+        }
+        java.nio.file.Files.write(sandbox.lxcpath().resolve(torn).resolve("berth.json"), new byte[0]);
+
+        List<String> actions = instances(sandbox).recover();
+
+        assertThat(actions).containsExactly("rolled back the interrupted launch of " + torn);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).containsExactly(kept);
+        assertThat(sandbox.lxcpath().resolve(torn)).doesNotExist();
+        try (LxcContainer c = Lxc.open(kept, sandbox.lxcpath())) {
+            assertThat(c.initPid().orElseThrow()).as("a ready container is left running").isEqualTo(keptPid);
+        }
+        instances.delete(kept);
+    }
+
+    @Test
+    void aLaunchThatFailsLeavesNothingAndFreesTheName(LxcSandbox sandbox) {
+        Instances instances = instances(sandbox);
+        String name = sandbox.name("fail");
+        // Unprivileged on the overlay rootfs: liblxc cannot make the overlay's work dir as the mapped
+        // root and refuses to start it (until Berth mounts the overlay itself; the unprivileged issue).
+        assertThatThrownBy(() -> instances.launch(name, List.of("broken"), null, null))
+                .isInstanceOf(dev.berth.lxc.LxcException.StartFailed.class);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+        assertThat(sandbox.lxcpath().resolve(name)).doesNotExist();
+        instances.launch(name, List.of("small"), null, null);
+        instances.delete(name);
+    }
+
+    @Test
+    void badInputIsRefusedBeforeAnythingIsTouched(LxcSandbox sandbox) {
+        Instances instances = instances(sandbox);
+        assertThatThrownBy(() -> instances.launch("a/b", List.of("small"), null, null))
+                .isInstanceOf(dev.berth.lxc.LxcException.InvalidName.class);
+        assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("smal"), null, null))
+                .isInstanceOf(ProfileException.class).hasMessageContaining("did you mean 'small'?");
+        assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("small"), null, "no-such-image"))
+                .isInstanceOf(AgentException.NotFound.class).hasMessageContaining("no image \"no-such-image\"");
+        assertThatThrownBy(() -> instances.delete(sandbox.name("ghost"))).isInstanceOf(AgentException.NotFound.class);
+        assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
+    }
+
+    @Test
+    void ofTwentyConcurrentLaunchesOfOneNameExactlyOneSucceeds(LxcSandbox sandbox) throws Exception {
+        Instances instances = instances(sandbox);
+        instances.launch(sandbox.name("warm"), List.of("small"), null, null); // builds the image first
+        String name = sandbox.name("dup");
+        List<Callable<String>> launches = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            launches.add(() -> {
+                try {
+                    instances.launch(name, List.of("small"), null, null);
+                    return "ok";
+                } catch (AgentException.Conflict e) {
+                    return "conflict";
+                }
+            });
+        }
+        List<String> outcomes = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(20)) {
+            for (Future<String> f : pool.invokeAll(launches)) {
+                outcomes.add(f.get());
+            }
+        }
+        assertThat(outcomes).containsOnlyOnce("ok").hasSize(20);
+        assertThat(outcomes.stream().filter("conflict"::equals)).hasSize(19);
+        instances.delete(name);
+        instances.delete(sandbox.name("warm"));
+    }
+}

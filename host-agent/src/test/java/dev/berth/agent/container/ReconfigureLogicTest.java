@@ -1,0 +1,92 @@
+package dev.berth.agent.container;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Events;
+import dev.berth.agent.runtime.FakeRuntime;
+import dev.berth.profile.Composer;
+import dev.berth.profile.HostFacts;
+import dev.berth.profile.ProfileDocument;
+import dev.berth.profile.ProfileException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a change of a container's settings applies live and what it leaves pending, on the in-memory runtime. */
+@Tag("no-root")
+class ReconfigureLogicTest {
+
+    private static final Composer PROFILES = Composer.of(List.of(ProfileDocument.parse("small.yaml",
+            "name: small\nimage: busybox\nlimits: {memory: 64MiB, pids: 100}\nsecurity: {privileged: true}\n")));
+    private static Path images;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void imageStore() throws Exception {
+        images = Files.createTempDirectory("berth-reconfigure-images");
+    }
+
+    @AfterAll
+    static void removeImages() throws Exception {
+        try (var walk = Files.walk(images)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private Instances instances(FakeRuntime runtime) {
+        HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
+        return new Instances(runtime, new ImageStore(images), null, () -> PROFILES, host, new AgentLog(new Events(), AgentLog.Level.ERROR), null);
+    }
+
+    @Test
+    void aChangedLimitIsWrittenAndSetLiveAndAnUnchangedOneIsLeftAlone() throws Exception {
+        FakeRuntime runtime = new FakeRuntime(Files.createDirectories(dir.resolve("containers")));
+        try (Instances instances = instances(runtime)) {
+            instances.launch("web", List.of("small"), null, null);
+            Reconfigure.Reapplied applied = instances.update("web", Map.of("limits.memory", "128MiB"));
+            assertThat(applied.appliedLive()).containsExactly("lxc.cgroup.memory.limit_in_bytes=" + (128L << 20));
+            assertThat(applied.pending()).isEmpty();
+            assertThat(runtime.calls()).contains("setCgroupItem web", "saveConfig web");
+            assertThat(Files.readString(runtime.lxcpath().resolve("web/config")))
+                    .contains("lxc.cgroup.memory.limit_in_bytes = " + (128L << 20)).contains("lxc.cgroup.pids.max = 100");
+            assertThat(instances.record("web").overrides()).isEqualTo(Map.of("limits", Map.of("memory", "128MiB")));
+        }
+    }
+
+    @Test
+    void aLimitNoLongerSetGoesBackToUnlimitedAndOtherKeysWaitForARelaunch() throws Exception {
+        FakeRuntime runtime = new FakeRuntime(Files.createDirectories(dir.resolve("containers")));
+        try (Instances instances = instances(runtime)) {
+            instances.launch("web", List.of("small"), Map.of("limits.cpu", "1"), null);
+            Reconfigure.Reapplied applied = instances.update("web", Map.of("autostart", true));
+            assertThat(applied.appliedLive()).contains("lxc.cgroup.cpu.cfs_quota_us=(unset)");
+            assertThat(applied.pending()).containsExactly("lxc.start.auto");
+        }
+    }
+
+    @Test
+    void anUpdateThatDoesNotComposeChangesNothing() throws Exception {
+        FakeRuntime runtime = new FakeRuntime(Files.createDirectories(dir.resolve("containers")));
+        try (Instances instances = instances(runtime)) {
+            instances.launch("web", List.of("small"), null, null);
+            String before = Files.readString(runtime.lxcpath().resolve("web/config"));
+            assertThatThrownBy(() -> instances.update("web", Map.of("limits.memory", "lots"))).isInstanceOf(ProfileException.class)
+                    .hasMessageContaining("limits.memory");
+            assertThat(Files.readString(runtime.lxcpath().resolve("web/config"))).isEqualTo(before);
+            assertThat(instances.record("web").overrides()).isEmpty();
+        }
+    }
+}

@@ -2,7 +2,20 @@ package dev.berth.agent;
 
 import dev.berth.agent.api.ApiServer;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.app.AppService;
+import dev.berth.agent.container.ContainerExec;
+import dev.berth.agent.container.ContainerFiles;
+import dev.berth.agent.container.ContainerNetwork;
+import dev.berth.agent.container.ContainerRecords;
+import dev.berth.agent.container.ContainerSpecs;
+import dev.berth.agent.container.Launcher;
+import dev.berth.agent.container.Lifecycle;
+import dev.berth.agent.container.NameLocks;
+import dev.berth.agent.container.Reconfigure;
+import dev.berth.agent.container.Snapshotting;
+import dev.berth.agent.drift.DriftService;
+import dev.berth.agent.oci.AppImageStore;
+import dev.berth.agent.runtime.LxcRuntime;
 import dev.berth.agent.net.Forwarder;
 import dev.berth.agent.net.Network;
 import dev.berth.agent.net.Subnet;
@@ -194,7 +207,7 @@ public final class Berthd implements AutoCloseable {
     private Operations operations;
     private StateLock stateLock;
     private dev.berth.agent.runtime.ContainerRuntime runtime;
-    private Instances instances;
+    private ContainerRecords records;
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
@@ -233,7 +246,7 @@ public final class Berthd implements AutoCloseable {
         }
         try (var containers = Files.list(settings.lxcpath())) {
             for (Path dir : containers.filter(d -> Files.isRegularFile(d.resolve("config"))).toList()) {
-                Instances.closeToOthers(dir); // containers made before directories were closed
+                Launcher.closeToOthers(dir); // containers made before directories were closed
             }
         }
     }
@@ -280,28 +293,37 @@ public final class Berthd implements AutoCloseable {
         }
         ProfileRegistry profiles = new ProfileRegistry(profilesDir);
         ImageStore images = new ImageStore(settings.imagesDir());
-        runtime = new dev.berth.agent.runtime.LxcRuntime(settings.lxcpath());
-        dev.berth.agent.oci.AppImageStore appImages = new dev.berth.agent.oci.AppImageStore(settings.stateDir().resolve("app-images"));
-        instances = new Instances(runtime, images, appImages, profiles::composer, hostFacts(settings), log, network);
-        for (String action : instances.recover()) {
+        AppImageStore appImages = new AppImageStore(settings.stateDir().resolve("app-images"));
+        HostFacts host = hostFacts(settings);
+        runtime = new LxcRuntime(settings.lxcpath());
+        records = new ContainerRecords(settings.lxcpath(), log);
+        NameLocks locks = new NameLocks(settings.lxcpath());
+        ContainerSpecs specs = new ContainerSpecs(records, profiles, runtime, images, host, network);
+        ContainerNetwork containerNetwork = new ContainerNetwork(network, runtime, records);
+        Snapshotting snapshots = new Snapshotting(runtime, records, locks, specs, host, containerNetwork, log);
+        Reconfigure reconfigure = new Reconfigure(runtime, records, specs, host, log);
+        Launcher launcher = new Launcher(runtime, images, appImages, host, records, locks, specs, containerNetwork, network,
+                snapshots, log);
+        Lifecycle lifecycle = new Lifecycle(runtime, host, records, locks, specs, containerNetwork, log);
+        for (String action : lifecycle.recover()) {
             log.warn(action);
         }
-        for (String name : instances.autostart()) {
+        for (String name : lifecycle.autostart()) {
             log.info("Autostarted " + name);
         }
-        for (String action : instances.adoptNetwork()) {
+        for (String action : lifecycle.adoptNetwork()) {
             log.warn(action);
         }
-        for (String name : instances.reapEphemeral()) {
+        for (String name : lifecycle.reapEphemeral()) {
             log.info("Deleted ephemeral container " + name + ", stopped while the agent was down");
         }
         // Ephemeral containers that stop by themselves (a poweroff inside) are deleted within a second.
-        reaper = v.setPeriodic(1000, id -> v.executeBlocking(instances::reapEphemeral, true).onSuccess(reaped -> reaped.forEach(
+        reaper = v.setPeriodic(1000, id -> v.executeBlocking(lifecycle::reapEphemeral, true).onSuccess(reaped -> reaped.forEach(
                 name -> log.info("Deleted ephemeral container " + name + " on its stop"))));
-        snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(instances::scheduledSnapshots, true).onSuccess(done -> done.forEach(
+        snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(snapshots::scheduled, true).onSuccess(done -> done.forEach(
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log, settings.stateDir().resolve("operations"));
-        dev.berth.agent.app.AppService apps = new dev.berth.agent.app.AppService(instances, appImages, events, log);
+        AppService apps = new AppService(runtime, specs, locks, appImages, events, log);
         for (String action : apps.recoverUpgrades()) {
             log.warn(action);
         }
@@ -314,15 +336,16 @@ public final class Berthd implements AutoCloseable {
                 }, true);
             }
         });
-        dev.berth.agent.drift.DriftService drift = new dev.berth.agent.drift.DriftService(instances, events, log,
-                settings.driftConcurrency());
+        DriftService drift = new DriftService(runtime, specs, reconfigure, events, log, settings.driftConcurrency());
         // Scheduled drift checks: each container at its profile's interval (jittered), at most drift-concurrency at once.
         driftScheduler = v.setPeriodic(1000, id -> v.executeBlocking(() -> {
             drift.tick();
             return null;
         }, true));
-        ApiServer api = new ApiServer(v, settings.lxcpath(), instances, images, profiles, operations, events, log,
-                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps, drift);
+        ApiServer api = new ApiServer(v, new ApiServer.Services(lifecycle, launcher, specs, reconfigure, snapshots,
+                new ContainerFiles(runtime), new ContainerExec(runtime), images, profiles,
+                new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps, drift,
+                operations, events, log));
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
         Files.deleteIfExists(settings.socket()); // a stale socket from a killed agent; two agents must not share one
         HttpServer server = v.createHttpServer().requestHandler(api.router());
@@ -361,8 +384,8 @@ public final class Berthd implements AutoCloseable {
         if (operations != null) {
             operations.close();
         }
-        if (instances != null) {
-            instances.close();
+        if (records != null) {
+            records.close();
         }
         if (runtime != null) {
             runtime.close();

@@ -6,8 +6,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.container.ContainerRecord;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.app.AppService;
+import dev.berth.agent.container.ContainerExec;
+import dev.berth.agent.container.ContainerFiles;
+import dev.berth.agent.container.ContainerSpecs;
+import dev.berth.agent.container.Launcher;
+import dev.berth.agent.container.Lifecycle;
+import dev.berth.agent.container.Reconfigure;
+import dev.berth.agent.container.Snapshotting;
+import dev.berth.agent.drift.DriftService;
+import dev.berth.agent.oci.AppImageStore;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
@@ -35,7 +43,6 @@ import java.util.concurrent.TimeUnit;
 public final class ApiServer {
 
     public static final int MAX_BODY = 1 << 20;
-    private static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
     /** How long a container's monitor may take to answer a state query before the API gives up on it. */
     static final Duration STATE_TIMEOUT = Duration.ofSeconds(10);
     /** No request of the API nests deeper than a handful of levels; 64 bounds what a parser does for a hostile body. */
@@ -44,41 +51,38 @@ public final class ApiServer {
             .findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
+    /** What the routes call: built by the composition root ({@code Berthd}) or a test, and given here whole. */
+    public record Services(Lifecycle lifecycle, Launcher launcher, ContainerSpecs specs, Reconfigure reconfigure,
+                           Snapshotting snapshots, ContainerFiles files, ContainerExec exec, ImageStore images,
+                           ProfileRegistry profiles, Volumes volumes, AppImageStore appImages, AppService apps,
+                           DriftService drift, Operations operations, Events events, AgentLog log) {
+    }
+
     private final Vertx vertx;
-    private final Path lxcpath;
-    private final Instances instances;
-    private final ProfileRegistry profiles;
-    private final Operations operations;
-    private final Events events;
+    private final Lifecycle lifecycle;
+    private final ContainerRoutes containers;
+    private final ProfileRoutes profiles;
+    private final OperationRoutes operations;
     private final ImageRoutes images;
     private final ExecRoutes exec;
     private final FileRoutes files;
     private final StorageRoutes storage;
     private final AppImageRoutes appImages;
     private final AppRoutes apps;
-    private final dev.berth.agent.app.AppService appService;
-    private final dev.berth.agent.drift.DriftService drift;
-    private final AgentLog log;
 
-    /** Everything the routes use is given here, built by the composition root ({@code Berthd}) or a test. */
-    public ApiServer(Vertx vertx, Path lxcpath, Instances instances, ImageStore images, ProfileRegistry profiles,
-                     Operations operations, Events events, AgentLog log, Volumes volumes, dev.berth.agent.oci.AppImageStore appImages,
-                     dev.berth.agent.app.AppService apps, dev.berth.agent.drift.DriftService drift) {
-        this.log = log;
-        this.appService = apps;
-        this.drift = drift;
-        this.apps = new AppRoutes(this, appService, instances, operations);
-        this.events = events;
-        this.images = new ImageRoutes(this, images, instances, operations, log);
-        this.exec = new ExecRoutes(this, instances, operations, log);
-        this.files = new FileRoutes(vertx, instances, log);
-        this.storage = new StorageRoutes(this, instances, volumes, operations);
-        this.appImages = new AppImageRoutes(this, appImages, instances, operations, log, appService);
+    public ApiServer(Vertx vertx, Services services) {
         this.vertx = vertx;
-        this.lxcpath = lxcpath;
-        this.instances = instances;
-        this.profiles = profiles;
-        this.operations = operations;
+        this.lifecycle = services.lifecycle();
+        this.exec = new ExecRoutes(this, services.exec(), services.operations(), services.log());
+        this.containers = new ContainerRoutes(this, vertx, services, exec);
+        this.profiles = new ProfileRoutes(this, services);
+        this.operations = new OperationRoutes(services);
+        this.images = new ImageRoutes(this, services.images(), services.specs(), services.operations(), services.log());
+        this.files = new FileRoutes(vertx, services.files(), services.log());
+        this.storage = new StorageRoutes(this, services.lifecycle(), services.snapshots(), services.volumes(), services.operations());
+        this.appImages = new AppImageRoutes(this, services.appImages(), services.lifecycle(), services.specs(), services.operations(),
+                services.log(), services.apps());
+        this.apps = new AppRoutes(this, services.apps(), services.lifecycle(), services.operations());
     }
 
     public Router router() {
@@ -100,12 +104,12 @@ public final class ApiServer {
         router.post("/1.0/app-images").handler(appImages::upload);
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY));
         router.get("/1.0").handler(this::info);
-        router.get("/1.0/containers").handler(this::listContainers);
-        router.post("/1.0/containers").handler(this::createContainer);
-        router.get("/1.0/containers/:name").handler(this::getContainer);
-        router.patch("/1.0/containers/:name").handler(this::patchContainer);
-        router.delete("/1.0/containers/:name").handler(this::deleteContainer);
-        router.get("/1.0/containers/:name/state").handler(this::getState);
+        router.get("/1.0/containers").handler(containers::list);
+        router.post("/1.0/containers").handler(containers::create);
+        router.get("/1.0/containers/:name").handler(containers::get);
+        router.patch("/1.0/containers/:name").handler(containers::patch);
+        router.delete("/1.0/containers/:name").handler(containers::delete);
+        router.get("/1.0/containers/:name/state").handler(containers::getState);
         router.get("/1.0/containers/:name/files").handler(files::pull);
         router.get("/1.0/containers/:name/snapshots").handler(storage::listSnapshots);
         router.post("/1.0/containers/:name/snapshots").handler(storage::createSnapshot);
@@ -115,19 +119,19 @@ public final class ApiServer {
         router.post("/1.0/volumes").handler(storage::createVolume);
         router.get("/1.0/volumes/:name").handler(storage::getVolume);
         router.delete("/1.0/volumes/:name").handler(storage::deleteVolume);
-        router.post("/1.0/containers/:name/exec").handler(this::exec);
-        router.put("/1.0/containers/:name/state").handler(this::putState);
+        router.post("/1.0/containers/:name/exec").handler(containers::exec);
+        router.put("/1.0/containers/:name/state").handler(containers::putState);
         router.get("/1.0/containers/:name/app").handler(apps::get);
-        router.get("/1.0/containers/:name/drift").handler(this::getDrift);
-        router.post("/1.0/containers/:name/drift").handler(this::checkDrift);
+        router.get("/1.0/containers/:name/drift").handler(containers::getDrift);
+        router.post("/1.0/containers/:name/drift").handler(containers::checkDrift);
         router.put("/1.0/containers/:name/app/state").handler(apps::state);
         router.post("/1.0/containers/:name/app/upgrade").handler(apps::upgrade);
         router.post("/1.0/containers/:name/app/rollback").handler(apps::rollback);
-        router.get("/1.0/profiles").handler(this::listProfiles);
-        router.post("/1.0/profiles").handler(this::createProfile);
-        router.get("/1.0/profiles/:name").handler(this::getProfile);
-        router.put("/1.0/profiles/:name").handler(this::putProfile);
-        router.delete("/1.0/profiles/:name").handler(this::deleteProfile);
+        router.get("/1.0/profiles").handler(profiles::list);
+        router.post("/1.0/profiles").handler(profiles::create);
+        router.get("/1.0/profiles/:name").handler(profiles::get);
+        router.put("/1.0/profiles/:name").handler(profiles::put);
+        router.delete("/1.0/profiles/:name").handler(profiles::delete);
         router.get("/1.0/images").handler(images::list);
         router.post("/1.0/images").handler(images::create);
         router.get("/1.0/images/aliases").handler(images::listAliases);
@@ -138,11 +142,11 @@ public final class ApiServer {
         router.get("/1.0/app-images").handler(appImages::list);
         router.get("/1.0/app-images/:ref").handler(appImages::get);
         router.delete("/1.0/app-images/:ref").handler(appImages::delete);
-        router.get("/1.0/operations").handler(this::listOperations);
-        router.get("/1.0/operations/:id").handler(this::getOperation);
-        router.delete("/1.0/operations/:id").handler(this::cancelOperation);
-        router.get("/1.0/events").handler(this::streamEvents);
-        router.get("/1.0/operations/:id/wait").handler(this::waitOperation);
+        router.get("/1.0/operations").handler(operations::list);
+        router.get("/1.0/operations/:id").handler(operations::get);
+        router.delete("/1.0/operations/:id").handler(operations::cancel);
+        router.get("/1.0/events").handler(operations::events);
+        router.get("/1.0/operations/:id/wait").handler(operations::await);
         router.get("/1.0/operations/:id/websocket").handler(exec::connect);
         router.route().last().handler(ctx -> ctx.fail(404));
         router.route().failureHandler(this::error);
@@ -150,418 +154,39 @@ public final class ApiServer {
     }
 
     private void info(RoutingContext ctx) {
-        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), instances.runtimeVersion(),
-                java.nio.file.Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? "v1" : "v2", lxcpath.toString(),
-                instances.names().size()), 200);
+        blocking(ctx, () -> new Models.ServerInfo("1.0", "0.1.0", InetAddress.getLocalHost().getHostName(), lifecycle.runtimeVersion(),
+                java.nio.file.Files.isDirectory(Path.of("/sys/fs/cgroup/memory")) ? "v1" : "v2", lifecycle.lxcpath().toString(),
+                lifecycle.names().size()), 200);
     }
 
-    /**
-     * Each container's view costs a round trip to its monitor (see StateProbe); a listing asks them all at once on
-     * a small pool of platform threads (a native call blocked on a monitor would pin a virtual one).
-     */
-    private static final java.util.concurrent.ExecutorService VIEWS = java.util.concurrent.Executors.newFixedThreadPool(8,
-            Thread.ofPlatform().daemon().name("berth-view-", 0).factory());
 
-    private void listContainers(RoutingContext ctx) {
-        boolean full = "1".equals(ctx.queryParams().get("recursion"));
-        blocking(ctx, () -> {
-            List<String> names = instances.names();
-            if (!full) {
-                return names.stream().map(n -> "/1.0/containers/" + n).toList();
-            }
-            List<java.util.concurrent.Future<Models.Container>> views = names.stream()
-                    .map(n -> VIEWS.submit(() -> view(n))).toList();
-            List<Models.Container> result = new java.util.ArrayList<>(views.size());
-            for (var view : views) {
-                try {
-                    result.add(view.get(STATE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
-                } catch (java.util.concurrent.ExecutionException e) {
-                    if (!(e.getCause() instanceof AgentException.NotFound)) { // deleted while we listed
-                        throw e;
-                    }
-                }
-            }
-            return result;
-        }, 200);
-    }
 
-    private void getContainer(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        blocking(ctx, () -> view(name), 200);
-    }
 
-    /** {@code PATCH}: replaces the container's own overrides; changed limits apply live. */
-    private void patchContainer(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        Models.ContainerPatch patch = parse(ctx, Models.ContainerPatch.class);
-        accepted(ctx, operations.submit("Updating container " + name, name, "container-updated", () -> {
-            dev.berth.agent.container.Reconfigure.Reapplied result = instances.update(name, patch.config());
-            return Map.of("appliedLive", result.appliedLive(), "pending", result.pending());
-        }));
-    }
 
-    private void createContainer(RoutingContext ctx) {
-        Models.ContainerCreate request = parse(ctx, Models.ContainerCreate.class);
-        if (request.name() == null) {
-            throw badRequest("name is required", "name");
-        }
-        instances.checkName(request.name());
-        List<String> profiles = request.profiles() == null || request.profiles().isEmpty() ? List.of("default") : request.profiles();
-        // Checked and claimed before answering, so that bad input is a 4xx and of concurrent creates of one
-        // name exactly one gets 202.
-        if (request.source() != null) {
-            copyContainer(ctx, request);
-            return;
-        }
-        vertx.executeBlocking(() -> {
-            instances.check(profiles, request.config(), request.image());
-            Instances.Reservation reservation = instances.reserve(request.name());
-            return operations.submit("Creating container " + request.name(), request.name(), "container-created", () -> {
-                var made = instances.launch(reservation, profiles, request.config(), request.image(), Boolean.TRUE.equals(request.ephemeral()));
-                appService.wake(request.name()); // its app's first health check now, not at the next status read
-                try {
-                    drift.applyOnce(request.name()); // the profile's Puppet manifest, once; its failures go to the drift report
-                } catch (RuntimeException e) {
-                    log.warn("The first Puppet run in " + request.name() + " could not be made: " + e.getMessage());
-                }
-                return made;
-            });
-        }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
-    }
 
-    /** {@code POST /1.0/containers} with a {@code source}: a copy of a container or of one of its snapshots. */
-    private void copyContainer(RoutingContext ctx, Models.ContainerCreate request) {
-        Models.CopySource source = request.source();
-        if (source.container() == null) {
-            throw badRequest("source.container names the container to copy", "source.container");
-        }
-        instances.checkName(source.container());
-        requireDefined(source.container());
-        vertx.executeBlocking(() -> {
-            Instances.Reservation reservation = instances.reserve(request.name());
-            String from = source.container() + (source.snapshot() == null ? "" : "/" + source.snapshot());
-            return operations.submit("Copying " + from + " to " + request.name(), request.name(), "container-created",
-                    () -> instances.copy(reservation, source.container(), source.snapshot(), Boolean.TRUE.equals(request.ephemeral())));
-        }, false).onSuccess(op -> accepted(ctx, op)).onFailure(ctx::fail);
-    }
 
-    /** {@code DELETE}: stops the container cleanly first, or with {@code ?force=true} kills it at once. */
-    private void deleteContainer(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        boolean force = "true".equals(ctx.queryParams().get("force")) || "1".equals(ctx.queryParams().get("force"));
-        requireDefined(name);
-        accepted(ctx, operations.submit("Deleting container " + name, name, "container-deleted", () -> {
-            instances.delete(name, force);
-            return null;
-        }));
-    }
 
-    /**
-     * A 404 before any operation is made for a container that does not exist (one stat: the
-     * operation itself still copes with a container deleted in between).
-     */
-    void requireDefined(String name) {
-        if (!java.nio.file.Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {
-            throw new AgentException.NotFound("no container \"" + name + "\"");
-        }
-    }
 
-    private void exec(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        Models.ExecRequest request = parse(ctx, Models.ExecRequest.class);
-        if (request.command() == null || request.command().isEmpty()) {
-            throw badRequest("command is required: the program and its arguments, as a list", "command");
-        }
-        requireDefined(name);
-        if (request.timeout() != null && request.timeout() <= 0) {
-            throw badRequest("timeout is in seconds and must be positive", "timeout");
-        }
-        boolean streamed = Boolean.TRUE.equals(request.stream()) || Boolean.TRUE.equals(request.interactive());
-        Map<String, String> env = new java.util.LinkedHashMap<>();
-        if (Boolean.TRUE.equals(request.interactive())) {
-            env.put("TERM", "xterm-256color");
-        }
-        if (request.environment() != null) {
-            env.putAll(request.environment());
-        }
-        List<String> argv = request.command();
-        boolean inApp = Boolean.TRUE.equals(request.app());
-        if (inApp) {
-            if (!appService.hasApp(name)) {
-                throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
-            }
-            String user = request.user() == null ? null : request.user() + ":" + (request.group() == null ? request.user() : request.group());
-            argv = dev.berth.agent.oci.AppRuntime.execInApp(request.command(), Boolean.TRUE.equals(request.interactive()), env,
-                    request.cwd(), user);
-        }
-        if (streamed) {
-            exec.streamed(ctx, name, request, ExecRoutes.command(request, argv, env, inApp));
-            return;
-        }
-        exec.collected(ctx, name, request, ExecRoutes.command(request, argv, env, inApp));
-    }
 
-    private void getState(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        blocking(ctx, () -> {
-            Instances.LiveState live = instances.liveState(name);
-            return new Models.ContainerState(live.state(), live.pid(), live.memoryUsage(), live.memoryLimit(), live.processes(),
-                    live.addresses(), Views.appState(appService.view(name)));
-        }, 200);
-    }
 
-    /** {@code GET .../drift}: the last drift check's report. */
-    private void getDrift(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        requireDefined(name);
-        blocking(ctx, () -> {
-            dev.berth.puppet.DriftReport report = drift.last(name);
-            if (report == null) {
-                throw new AgentException.NotFound("no drift check of " + name + " has run yet; run one: berth drift check " + name);
-            }
-            return report;
-        }, 200);
-    }
 
-    /** {@code POST .../drift} {@code {"action": "check"|"reconcile"}}: a check now (reconcile: enforce whatever the policy). */
-    private void checkDrift(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        requireDefined(name);
-        String action = ctx.body().isEmpty() ? "check" : String.valueOf(parse(ctx, Map.class).getOrDefault("action", "check"));
-        if (!action.equals("check") && !action.equals("reconcile")) {
-            throw badRequest("action must be check or reconcile, not " + action, "action");
-        }
-        Boolean enforce = action.equals("reconcile") ? Boolean.TRUE : null;
-        accepted(ctx, operations.submit(new dev.berth.agent.ops.Operations.Work(
-                (action.equals("check") ? "Checking drift of " : "Reconciling ") + name, name, null, false, false,
-                () -> JSON.convertValue(drift.check(name, enforce), Map.class))));
-    }
 
-    /** The last drift check's one word for a list, or null when none has run. */
-    private String driftSummary(String name) {
-        dev.berth.puppet.DriftReport report = drift.last(name);
-        return report == null ? null : report.summary();
-    }
 
-    /** The app's one-word state for a list (from the agent's cache: no process is started), or null without an app. */
-    private String appSummary(String name) {
-        dev.berth.agent.app.AppService.View view = appService.view(name);
-        return view == null ? null : view.summary();
-    }
 
-    private void putState(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        instances.checkName(name);
-        Models.StateChange change = parse(ctx, Models.StateChange.class);
-        requireDefined(name);
-        Instances.Action action;
-        try {
-            action = Instances.Action.valueOf(String.valueOf(change.action()).toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw badRequest("action must be one of start, stop, restart, freeze, unfreeze; not " + change.action(), "action");
-        }
-        Duration timeout = Duration.ofSeconds(change.timeout() == null ? 30 : change.timeout());
-        boolean force = Boolean.TRUE.equals(change.force());
-        accepted(ctx, operations.submit(action.name().toLowerCase(java.util.Locale.ROOT) + " container " + name, name,
-                "container-" + lifecycleVerb(action), () -> {
-            instances.changeState(name, action, force, timeout);
-            appService.wake(name);
-            return null;
-        }));
-    }
 
-    private void listProfiles(RoutingContext ctx) {
-        boolean full = "1".equals(ctx.queryParams().get("recursion"));
-        blocking(ctx, () -> full ? profiles.names().stream().map(this::profileView).toList()
-                : profiles.names().stream().map(n -> "/1.0/profiles/" + n).toList(), 200);
-    }
 
-    private void getProfile(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        blocking(ctx, () -> profileView(name), 200);
-    }
 
-    private void createProfile(RoutingContext ctx) {
-        Models.ProfilePut put = parse(ctx, Models.ProfilePut.class);
-        if (put.name() == null || put.content() == null) {
-            throw badRequest("a profile needs a name and its YAML content", put.name() == null ? "name" : "content");
-        }
-        blocking(ctx, () -> {
-            if (profiles.names().contains(put.name())) {
-                throw new AgentException.Conflict("profile \"" + put.name() + "\" already exists; PUT /1.0/profiles/" + put.name() + " replaces it");
-            }
-            profiles.put(put.name(), put.content());
-            return new Models.ProfileChanged(put.name(), List.of(), List.of());
-        }, 201);
-    }
 
-    private void putProfile(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        Models.ProfilePut put = parse(ctx, Models.ProfilePut.class);
-        if (put.content() == null) {
-            throw badRequest("the profile's YAML content is required", "content");
-        }
-        blocking(ctx, () -> {
-            profiles.get(name);
-            profiles.put(name, put.content());
-            // Each container using it, or a profile extending it, gets the changed limits live, in an
-            // operation of its own (serialised with its others).
-            List<String> users = instances.usedByAny(profiles.withDescendants(name));
-            List<String> updates = users.stream().map(user -> "/1.0/operations/" + operations.submit(
-                    "Applying profile " + name + " to " + user, user, "container-updated", () -> {
-                        dev.berth.agent.container.Reconfigure.Reapplied r = instances.reapply(user);
-                        return Map.of("appliedLive", r.appliedLive(), "pending", r.pending());
-                    }).id()).toList();
-            return new Models.ProfileChanged(name, users, updates);
-        }, 200);
-    }
 
-    private void deleteProfile(RoutingContext ctx) {
-        String name = ctx.pathParam("name");
-        blocking(ctx, () -> {
-            List<String> users = instances.usedBy(name);
-            List<String> children = profiles.extending(name);
-            profiles.get(name);
-            if (!users.isEmpty() || !children.isEmpty()) {
-                throw new AgentException.Conflict("profile \"" + name + "\" is in use" + (users.isEmpty() ? "" : " by containers " + users)
-                        + (children.isEmpty() ? "" : " and extended by profiles " + children) + "; change those first");
-            }
-            profiles.delete(name);
-            return new Models.ProfileChanged(name, List.of(), List.of());
-        }, 200);
-    }
 
-    private static String lifecycleVerb(Instances.Action action) {
-        return switch (action) {
-            case START -> "started";
-            case STOP -> "stopped";
-            case RESTART -> "restarted";
-            case FREEZE -> "frozen";
-            case UNFREEZE -> "unfrozen";
-        };
-    }
 
-    /**
-     * {@code GET /1.0/events[?type=operation,lifecycle,logging]} upgraded to a WebSocket: one JSON text
-     * message per event. A listener whose connection cannot take more is disconnected (close code
-     * 1008), so a slow client never makes the agent hold events for it.
-     */
-    private void streamEvents(RoutingContext ctx) {
-        String typeParam = ctx.queryParams().get("type");
-        java.util.Set<String> types = typeParam == null ? java.util.Set.of("operation", "lifecycle", "logging")
-                : java.util.Set.of(typeParam.split(","));
-        io.vertx.core.Context context = ctx.vertx().getOrCreateContext();
-        // Subscribed before the upgrade, so that a client that has read the 101 misses nothing it
-        // causes afterwards; events until the socket is ready wait in a short queue (on this context).
-        var socket = new java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.ServerWebSocket>();
-        java.util.ArrayDeque<Events.Event> early = new java.util.ArrayDeque<>();
-        Runnable unsubscribe = events.subscribe(event -> {
-            if (types.contains(event.type())) {
-                context.runOnContext(v -> {
-                    var ws = socket.get();
-                    if (ws == null) {
-                        if (early.size() < 1000) {
-                            early.add(event);
-                        }
-                    } else {
-                        sendEvent(ws, event);
-                    }
-                });
-            }
-        });
-        ctx.request().toWebSocket().onSuccess(ws -> {
-            ws.closeHandler(v -> unsubscribe.run());
-            early.forEach(event -> sendEvent(ws, event));
-            early.clear();
-            socket.set(ws);
-        }).onFailure(t -> {
-            unsubscribe.run();
-            ctx.fail(t);
-        });
-    }
 
-    private static void sendEvent(io.vertx.core.http.ServerWebSocket ws, Events.Event event) {
-        if (ws.isClosed()) {
-            return;
-        }
-        if (ws.writeQueueFull()) {
-            ws.close((short) 1008, "event listener too slow; reconnect and catch up with GET /1.0/operations");
-            return;
-        }
-        try {
-            ws.writeTextMessage(JSON.writeValueAsString(event));
-        } catch (JsonProcessingException e) {
-            ws.close((short) 1011, "cannot encode an event");
-        }
-    }
 
-    private Models.Profile profileView(String name) {
-        var document = profiles.get(name);
-        var description = document.root().get("description");
-        return new Models.Profile(name,
-                description instanceof dev.berth.profile.Node.ScalarNode s ? s.text() : null,
-                profiles.content(name), instances.usedBy(name), profiles.extending(name));
-    }
 
-    private void listOperations(RoutingContext ctx) {
-        boolean full = "1".equals(ctx.queryParams().get("recursion"));
-        respond(ctx, 200, full ? operations.list().stream().map(Operations.Op::view).toList()
-                : operations.list().stream().map(op -> "/1.0/operations/" + op.id()).toList());
-    }
 
-    private void cancelOperation(RoutingContext ctx) {
-        Operations.Op op = operation(ctx);
-        operations.cancel(op);
-        respond(ctx, 200, Views.operation(op.view()));
-    }
 
-    private void getOperation(RoutingContext ctx) {
-        respond(ctx, 200, Views.operation(operation(ctx).view()));
-    }
 
-    private void waitOperation(RoutingContext ctx) {
-        Operations.Op op = operation(ctx);
-        String timeoutParam = ctx.queryParams().get("timeout");
-        Duration timeout = timeoutParam == null ? DEFAULT_WAIT : Duration.ofSeconds(number(timeoutParam, "timeout", 0, 86_400, 10));
-        CompletableFuture<Models.Operation> done = op.done().handle((v, t) -> op.view())
-                .completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(v -> Views.operation(op.view()));
-        Future.fromCompletionStage(done, ctx.vertx().getOrCreateContext())
-                .onSuccess(view -> respond(ctx, 200, view)).onFailure(ctx::fail);
-    }
 
-    private Operations.Op operation(RoutingContext ctx) {
-        Operations.Op op = operations.get(ctx.pathParam("id"));
-        if (op == null) {
-            throw new AgentException.NotFound("no operation " + ctx.pathParam("id"));
-        }
-        return op;
-    }
-
-    private Models.Container view(String name) {
-        instances.checkName(name);
-        Instances.Status probe = instances.status(name);
-        if (probe == null) {
-            throw new AgentException.NotFound("no container \"" + name + "\"");
-        }
-        ContainerRecord record = null;
-        try {
-            record = instances.record(name);
-        } catch (AgentException.NotFound e) {
-            // a container liblxc knows that Berth did not make: shown, without Berth's details
-        }
-        return new Models.Container(name, probe.state(), record == null ? null : record.imageFingerprint(),
-                record == null ? List.of() : record.profiles(), record == null ? null : record.created(), probe.pid(),
-                record == null ? null : record.address(),
-                record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),
-                record != null && record.ephemeral(), record == null ? null : appSummary(name),
-                record == null ? null : driftSummary(name), record == null || record.overrides() == null ? Map.of() : record.overrides());
-    }
 
     void accepted(RoutingContext ctx, Operations.Op op) {
         String url = "/1.0/operations/" + op.id();

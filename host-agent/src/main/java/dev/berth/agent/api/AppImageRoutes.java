@@ -2,7 +2,8 @@ package dev.berth.agent.api;
 
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.oci.AppImageStore;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.ContainerSpecs;
+import dev.berth.agent.container.Lifecycle;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
 import io.vertx.ext.web.RoutingContext;
@@ -21,19 +22,21 @@ final class AppImageRoutes {
 
     private final ApiServer api;
     private final AppImageStore images;
-    private final Instances instances;
+    private final Lifecycle lifecycle;
+    private final ContainerSpecs specs;
     private final Operations operations;
     private final AgentLog log;
 
     /** The app service, made after these routes: asked for when an image is deleted. */
     private final dev.berth.agent.app.AppService apps;
 
-    AppImageRoutes(ApiServer api, AppImageStore images, Instances instances, Operations operations, AgentLog log,
+    AppImageRoutes(ApiServer api, AppImageStore images, Lifecycle lifecycle, ContainerSpecs specs, Operations operations, AgentLog log,
                    dev.berth.agent.app.AppService apps) {
         this.apps = apps;
         this.api = api;
         this.images = images;
-        this.instances = instances;
+        this.lifecycle = lifecycle;
+        this.specs = specs;
         this.operations = operations;
         this.log = log;
     }
@@ -54,8 +57,8 @@ final class AppImageRoutes {
         api.blocking(ctx, () -> {
             AppImageStore.AppImage image = images.get(ref);
             // in use: named by a container's profile, or running in one (an upgrade's revision)
-            java.util.Set<String> users = new java.util.TreeSet<>(instances.usingAppImage(written -> names(written, image)));
-            for (String name : instances.names()) {
+            java.util.Set<String> users = new java.util.TreeSet<>(specs.usingAppImage(written -> names(written, image)));
+            for (String name : lifecycle.names()) {
                 dev.berth.agent.app.AppService.View view = apps.view(name);
                 if (view != null && image.digest().equals(view.digest())) {
                     users.add(name);

@@ -3,7 +3,7 @@ package dev.berth.agent.api;
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.oci.AppRuntime;
 import dev.berth.agent.app.AppService;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.Lifecycle;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.ops.Operations;
 import io.vertx.ext.web.RoutingContext;
@@ -24,13 +24,13 @@ final class AppRoutes {
 
     private final ApiServer api;
     private final AppService apps;
-    private final Instances instances;
+    private final Lifecycle lifecycle;
     private final Operations operations;
 
-    AppRoutes(ApiServer api, AppService apps, Instances instances, Operations operations) {
+    AppRoutes(ApiServer api, AppService apps, Lifecycle lifecycle, Operations operations) {
         this.api = api;
         this.apps = apps;
-        this.instances = instances;
+        this.lifecycle = lifecycle;
         this.operations = operations;
     }
 
@@ -48,7 +48,7 @@ final class AppRoutes {
 
     void get(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        instances.checkName(name);
+        lifecycle.checkName(name);
         api.blocking(ctx, () -> {
             AppService.View view = view(name);
             Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Views.appState(view), Map.class));
@@ -66,14 +66,14 @@ final class AppRoutes {
 
     /** 404 unless container {@code name} exists and has an app; cheap enough for the event loop (no file is read). */
     private void requireApp(String name) {
-        api.requireDefined(name);
+        lifecycle.requireDefined(name);
         if (!apps.hasApp(name)) {
             throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
         }
     }
 
     private AppService.View view(String name) {
-        if (instances.status(name) == null) {
+        if (lifecycle.status(name) == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
         }
         AppService.View view = apps.view(name);
@@ -85,7 +85,7 @@ final class AppRoutes {
 
     void state(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        instances.checkName(name);
+        lifecycle.checkName(name);
         AppAction request = ApiServer.parse(ctx, AppAction.class);
         String action = String.valueOf(request.action()).toLowerCase(Locale.ROOT);
         if (!List.of("start", "stop", "restart").contains(action)) {
@@ -99,7 +99,7 @@ final class AppRoutes {
 
     void upgrade(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        instances.checkName(name);
+        lifecycle.checkName(name);
         AppUpgrade request = ApiServer.parse(ctx, AppUpgrade.class);
         if (request.image() == null || request.image().isBlank()) {
             throw ApiServer.badRequest("image is required: the app image to upgrade to (name:tag or name@sha256:...)", "image");
@@ -112,7 +112,7 @@ final class AppRoutes {
 
     void rollback(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        instances.checkName(name);
+        lifecycle.checkName(name);
         AppRollback request = ctx.body().isEmpty() ? new AppRollback(null, null) : ApiServer.parse(ctx, AppRollback.class);
         requireApp(name);
         Duration timeout = timeout(request.timeout());

@@ -3,11 +3,11 @@ package dev.berth.agent.api;
 import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.api.model.Models;
+import dev.berth.agent.container.ContainerExec;
+import dev.berth.agent.exec.Command;
+import dev.berth.agent.exec.RunningCommand;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
-import dev.berth.agent.runtime.Command;
-import dev.berth.agent.runtime.RuntimeContainer;
-import dev.berth.agent.runtime.RunningCommand;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.ext.web.RoutingContext;
@@ -51,7 +51,7 @@ final class ExecRoutes {
     private static final int WRITE_QUEUE = 512 * 1024;
 
     private final ApiServer api;
-    private final dev.berth.agent.container.Instances instances;
+    private final ContainerExec containers;
     private final Operations operations;
     private final AgentLog log;
     private final Map<String, CompletableFuture<ServerWebSocket>> sessions = new ConcurrentHashMap<>();
@@ -59,9 +59,9 @@ final class ExecRoutes {
     private static final ExecutorService PUMPS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("berth-exec-pump-", 0).factory());
 
-    ExecRoutes(ApiServer api, dev.berth.agent.container.Instances instances, Operations operations, AgentLog log) {
+    ExecRoutes(ApiServer api, ContainerExec containers, Operations operations, AgentLog log) {
         this.api = api;
-        this.instances = instances;
+        this.containers = containers;
         this.operations = operations;
         this.log = log;
     }
@@ -86,26 +86,21 @@ final class ExecRoutes {
             BoundedOutput err = new BoundedOutput(OUTPUT_LIMIT);
             AtomicBoolean timedOut = new AtomicBoolean();
             int exitCode;
-            try (RuntimeContainer c = instances.runtime().open(name)) {
-                if (!c.isRunning()) {
-                    throw new AgentException.Conflict("container \"" + name + "\" is not running; start it first");
-                }
-                try (RunningCommand process = c.spawn(command, false)) {
-                    var feed = PUMPS.submit(() -> {
-                        try {
-                            process.stdin().write(stdin);
-                        } catch (IOException e) {
-                            // it stopped reading
-                        }
-                        process.closeStdin();
-                        return null;
-                    });
-                    CompletableFuture<Void> outPump = CompletableFuture.runAsync(() -> copy(process.stdout(), out), PUMPS);
-                    CompletableFuture<Void> errPump = CompletableFuture.runAsync(() -> copy(process.stderr(), err), PUMPS);
-                    exitCode = waitWithTimeout(process, request.timeout(), timedOut);
-                    feed.get();
-                    awaitOutput(name, CompletableFuture.allOf(outPump, errPump));
-                }
+            try (RunningCommand process = containers.start(name, command, false)) {
+                var feed = PUMPS.submit(() -> {
+                    try {
+                        process.stdin().write(stdin);
+                    } catch (IOException e) {
+                        // it stopped reading
+                    }
+                    process.closeStdin();
+                    return null;
+                });
+                CompletableFuture<Void> outPump = CompletableFuture.runAsync(() -> copy(process.stdout(), out), PUMPS);
+                CompletableFuture<Void> errPump = CompletableFuture.runAsync(() -> copy(process.stderr(), err), PUMPS);
+                exitCode = waitWithTimeout(process, request.timeout(), timedOut);
+                feed.get();
+                awaitOutput(name, CompletableFuture.allOf(outPump, errPump));
             }
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("exitCode", exitCode);
@@ -223,8 +218,8 @@ final class ExecRoutes {
                     + CONNECT_TIMEOUT_MS / 1000 + " s; the command was not started");
         }
         RunningCommand process;
-        try (RuntimeContainer c = instances.runtime().open(name)) {
-            process = c.spawn(command, tty);
+        try {
+            process = containers.start(name, command, tty);
         } catch (RuntimeException e) {
             ws.close((short) 1011, truncate("cannot start the command: " + e.getMessage()));
             throw e;

@@ -3,15 +3,14 @@ package dev.berth.agent.api;
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.files.Tar;
-import dev.berth.agent.container.Instances;
-import dev.berth.agent.runtime.ContainerRuntime;
+import dev.berth.agent.api.model.Models;
+import dev.berth.agent.container.ContainerFiles;
 import dev.berth.agent.ops.AgentLog;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.Map;
 
 /**
  * {@code /1.0/containers/{name}/files?path=P}: pull ({@code GET}) and push ({@code POST}) a file, or
@@ -24,40 +23,32 @@ import java.util.Map;
 final class FileRoutes {
 
     private final Vertx vertx;
-    private final Instances instances;
+    private final ContainerFiles files;
     private final AgentLog log;
 
-    FileRoutes(Vertx vertx, Instances instances, AgentLog log) {
+    FileRoutes(Vertx vertx, ContainerFiles files, AgentLog log) {
         this.vertx = vertx;
-        this.instances = instances;
+        this.files = files;
         this.log = log;
     }
 
     void pull(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String path = ctx.queryParams().get("path");
-        instances.checkName(name);
         vertx.executeBlocking(() -> {
-            ContainerRoot root = open(name);
             try {
-                ContainerRoot.Stat stat = root.stat(path);
-                HttpServerResponse response = ctx.response();
-                response.putHeader("X-Berth-Mode", String.format("%04o", stat.mode()))
-                        .putHeader("X-Berth-Uid", Integer.toString(stat.uid()))
-                        .putHeader("X-Berth-Gid", Integer.toString(stat.gid()));
-                if (stat.type() == Tar.Type.DIRECTORY) {
-                    response.putHeader("X-Berth-Type", "directory").putHeader("Content-Type", "application/x-tar");
-                    try (OutputStream out = BlockingStreams.output(response)) {
-                        root.archive(path, out);
+                files.pull(name, path, stat -> {
+                    HttpServerResponse response = ctx.response();
+                    response.putHeader("X-Berth-Mode", String.format("%04o", stat.mode()))
+                            .putHeader("X-Berth-Uid", Integer.toString(stat.uid()))
+                            .putHeader("X-Berth-Gid", Integer.toString(stat.gid()));
+                    if (stat.type() == Tar.Type.DIRECTORY) {
+                        response.putHeader("X-Berth-Type", "directory").putHeader("Content-Type", "application/x-tar");
+                    } else {
+                        response.putHeader("X-Berth-Type", "file").putHeader("Content-Type", "application/octet-stream");
                     }
-                } else if (stat.type() == Tar.Type.FILE) {
-                    response.putHeader("X-Berth-Type", "file").putHeader("Content-Type", "application/octet-stream");
-                    try (InputStream in = root.read(path); OutputStream out = BlockingStreams.output(response)) {
-                        in.transferTo(out);
-                    }
-                } else {
-                    throw ApiServer.badRequest(path + " in " + name + " is neither a file nor a directory", "path");
-                }
+                    return BlockingStreams.output(response);
+                });
                 return null;
             } catch (RuntimeException e) {
                 if (ctx.response().headWritten()) {
@@ -66,8 +57,6 @@ final class FileRoutes {
                     return null;
                 }
                 throw e;
-            } finally {
-                root.close();
             }
         }, false).onFailure(ctx::fail);
     }
@@ -78,7 +67,6 @@ final class FileRoutes {
         String path = ctx.queryParams().get("path");
         ctx.request().pause();
         ctx.put(ApiServer.UNREAD_UPLOAD, true);
-        instances.checkName(name);
         String type = header(ctx, "X-Berth-Type", "file");
         int mode = (int) ApiServer.number(header(ctx, "X-Berth-Mode", type.equals("directory") ? "0755" : "0644"), "X-Berth-Mode", 0, 07777, 8);
         // ids inside the container: what a 32-bit id may be, less -1 (no id)
@@ -89,30 +77,15 @@ final class FileRoutes {
         }
         InputStream body = BlockingStreams.input(ctx.request());
         vertx.executeBlocking(() -> {
-            try (ContainerRoot root = open(name); body) {
-                if (type.equals("directory")) {
-                    int entries = root.extract(path, body, uid, gid);
-                    return Map.of("path", path, "type", type, "entries", entries);
-                }
-                root.write(path, body, mode, uid, gid);
-                return Map.of("path", path, "type", type);
+            try (body) {
+                ContainerFiles.Pushed pushed = files.push(name, path, type.equals("directory") ? Tar.Type.DIRECTORY : Tar.Type.FILE,
+                        body, mode, uid, gid);
+                return new Models.Pushed(pushed.path(), type, pushed.entries());
             } finally {
                 // A refused push still reads what the client sends, so that it gets the answer rather than a reset.
                 body.transferTo(OutputStream.nullOutputStream());
             }
         }, false).onSuccess(result -> ApiServer.respond(ctx, 200, result)).onFailure(ctx::fail);
-    }
-
-    private ContainerRoot open(String name) {
-        ContainerRuntime.Probe probe = instances.probe(name);
-        if (probe == null) {
-            throw new AgentException.NotFound("no container \"" + name + "\"");
-        }
-        if (probe.pid() == null) {
-            throw new AgentException.Conflict("container \"" + name + "\" is " + probe.state().name().toLowerCase(java.util.Locale.ROOT)
-                    + "; files are reached through its running root: start it first");
-        }
-        return ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name));
     }
 
     private static String header(RoutingContext ctx, String header, String fallback) {

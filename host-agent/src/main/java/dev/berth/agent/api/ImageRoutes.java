@@ -5,7 +5,7 @@ import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.DebianRecipe;
 import dev.berth.agent.image.Image;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.ContainerSpecs;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Operations;
 import io.vertx.core.file.OpenOptions;
@@ -38,14 +38,14 @@ final class ImageRoutes {
 
     private final ApiServer api;
     private final ImageStore images;
-    private final Instances instances;
+    private final ContainerSpecs specs;
     private final Operations operations;
     private final AgentLog log;
 
-    ImageRoutes(ApiServer api, ImageStore images, Instances instances, Operations operations, AgentLog log) {
+    ImageRoutes(ApiServer api, ImageStore images, ContainerSpecs specs, Operations operations, AgentLog log) {
         this.api = api;
         this.images = images;
-        this.instances = instances;
+        this.specs = specs;
         this.operations = operations;
         this.log = log;
     }
@@ -193,7 +193,7 @@ final class ImageRoutes {
         String ref = ctx.pathParam("fingerprint");
         api.blocking(ctx, () -> {
             Image image = images.get(ref);
-            images.delete(image, instances.usingImage(image.fingerprint()));
+            images.delete(image, specs.usingImage(image.fingerprint()));
             log.info("Deleted image " + image.fingerprint().substring(0, 12) + " " + image.aliases());
             return Map.of("deleted", image.fingerprint());
         }, 200);
@@ -231,7 +231,7 @@ final class ImageRoutes {
 
     private Models.Image view(Image image) {
         return new Models.Image(image.fingerprint(), image.aliases(), image.size(), image.created(), image.recipe(),
-                image.packages().size(), instances.usingImage(image.fingerprint()));
+                image.packages().size(), specs.usingImage(image.fingerprint()));
     }
 
     private static Map<String, Object> result(Image image, boolean cached) {

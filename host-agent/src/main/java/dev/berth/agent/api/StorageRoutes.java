@@ -1,7 +1,9 @@
 package dev.berth.agent.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.api.model.Models;
+import dev.berth.agent.container.Lifecycle;
+import dev.berth.agent.container.Snapshotting;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.store.Volumes;
 import io.vertx.ext.web.RoutingContext;
@@ -15,56 +17,55 @@ import java.util.Map;
 final class StorageRoutes {
 
     private final ApiServer api;
-    private final Instances instances;
+    private final Lifecycle lifecycle;
+    private final Snapshotting snapshots;
     private final Volumes volumes;
     private final Operations operations;
 
-    StorageRoutes(ApiServer api, Instances instances, Volumes volumes, Operations operations) {
+    StorageRoutes(ApiServer api, Lifecycle lifecycle, Snapshotting snapshots, Volumes volumes, Operations operations) {
         this.api = api;
-        this.instances = instances;
+        this.lifecycle = lifecycle;
+        this.snapshots = snapshots;
         this.volumes = volumes;
         this.operations = operations;
     }
 
     void listSnapshots(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        instances.checkName(name);
-        api.blocking(ctx, () -> instances.snapshots(name), 200);
+        lifecycle.checkName(name);
+        api.blocking(ctx, () -> snapshots.list(name), 200);
     }
 
     void createSnapshot(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        instances.checkName(name);
+        lifecycle.checkName(name);
         JsonNode body = ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0 ? ApiServer.JSON.createObjectNode() : ApiServer.parse(ctx, JsonNode.class);
         String snapshot = body.hasNonNull("name") ? body.get("name").asText() : null;
         if (snapshot != null) {
-            Instances.checkSnapshotName(snapshot); // before the operation, which freezes the container
+            Snapshotting.checkName(snapshot); // before the operation, which freezes the container
         }
         api.accepted(ctx, operations.submit("Snapshotting " + name, name, "container-snapshot-created",
-                () -> {
-                    dev.berth.agent.container.Snapshotting.SnapshotView taken = instances.snapshot(name, snapshot);
-                    return Map.of("name", taken.name(), "created", taken.created().toString(), "bytes", taken.bytes());
-                }));
+                () -> snapshots.take(name, snapshot)));
     }
 
     void restoreSnapshot(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String snapshot = ctx.pathParam("snapshot");
-        instances.checkName(name);
-        Instances.checkSnapshotName(snapshot);
+        lifecycle.checkName(name);
+        Snapshotting.checkName(snapshot);
         api.accepted(ctx, operations.submit("Restoring " + name + " to snapshot " + snapshot, name, "container-restored", () -> {
-            instances.restore(name, snapshot);
-            return Map.of("restored", snapshot);
+            snapshots.restore(name, snapshot);
+            return new Models.Restored(snapshot);
         }));
     }
 
     void deleteSnapshot(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         String snapshot = ctx.pathParam("snapshot");
-        instances.checkName(name);
-        Instances.checkSnapshotName(snapshot);
+        lifecycle.checkName(name);
+        Snapshotting.checkName(snapshot);
         api.accepted(ctx, operations.submit("Deleting snapshot " + snapshot + " of " + name, name, "container-snapshot-deleted", () -> {
-            instances.deleteSnapshot(name, snapshot);
+            snapshots.delete(name, snapshot);
             return null;
         }));
     }

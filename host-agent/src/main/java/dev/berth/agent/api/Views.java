@@ -20,4 +20,8 @@ final class Views {
         return v == null ? null : new Models.AppState(v.image(), v.digest(), v.revision(), v.state().word(), v.health().word(), v.restarts(),
                 v.exitCode(), v.since(), v.healthOutput(), v.summary());
     }
+
+    static Models.Reapplied reapplied(dev.berth.agent.container.Reconfigure.Reapplied r) {
+        return new Models.Reapplied(r.appliedLive(), r.pending());
+    }
 }

@@ -2,7 +2,8 @@ package dev.berth.agent.app;
 
 import dev.berth.agent.container.ContainerRecord;
 import dev.berth.agent.container.Failpoints;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.ContainerSpecs;
+import dev.berth.agent.container.NameLocks;
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.oci.AppImageStore;
 import dev.berth.agent.oci.AppRuntime;
@@ -12,8 +13,8 @@ import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.image.InitSystem;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
-import dev.berth.agent.runtime.ExecResult;
-import dev.berth.agent.runtime.Command;
+import dev.berth.agent.exec.ExecResult;
+import dev.berth.agent.exec.Command;
 import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.agent.runtime.State;
@@ -67,15 +68,20 @@ public final class AppService {
     /** The first check of a new run comes this soon; while it is starting, the gap doubles up to the check's interval. */
     private static final Duration FIRST_CHECK = Duration.ofMillis(25);
 
-    private final Instances instances;
+    private final ContainerRuntime runtime;
+    private final ContainerSpecs specs;
+    private final NameLocks locks;
     private final AppImageStore store;
     private final Events events;
     private final AgentLog log;
     private final Map<String, Tracker> trackers = new ConcurrentHashMap<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
 
-    public AppService(Instances instances, AppImageStore store, Events events, AgentLog log) {
-        this.instances = instances;
+    public AppService(ContainerRuntime runtime, ContainerSpecs specs, NameLocks locks, AppImageStore store, Events events,
+                      AgentLog log) {
+        this.runtime = runtime;
+        this.specs = specs;
+        this.locks = locks;
         this.store = store;
         this.events = events;
         this.log = log;
@@ -84,7 +90,6 @@ public final class AppService {
     /** What the agent tracks of one app between ticks. */
     private static final class Tracker {
         volatile AppSpec spec;
-        volatile Instant specRead = Instant.EPOCH;
         volatile View view;
         /** The run the health refers to: the supervisor's "since" and restart count. */
         volatile Instant runSince;
@@ -121,17 +126,14 @@ public final class AppService {
 
     private Tracker tracker(String name) {
         Tracker t = trackers.computeIfAbsent(name, n -> new Tracker());
-        if (Duration.between(t.specRead, Instant.now()).toSeconds() >= 10) {
-            t.spec = instances.appSpecOf(name); // profiles change through the API: re-read now and then
-            t.specRead = Instant.now();
-        }
-        return t.spec == null ? null : t; // "no app" is kept too: a list does not compose profiles each time
+        t.spec = specs.appSpecOf(name); // the specs' cache: a change of the profiles is seen at once, nothing composed twice
+        return t.spec == null ? null : t;
     }
 
     /** Checks every app once: state, due health checks, events. Called by the agent's timer. */
     public void tick() {
         nextTick = System.nanoTime() + READ_INTERVAL.toNanos(); // new containers are found within this; lowered below
-        Set<String> names = Set.copyOf(instances.names());
+        Set<String> names = Set.copyOf(runtime.names());
         trackers.keySet().removeIf(n -> !names.contains(n));
         Instant now = Instant.now();
         for (String name : names) {
@@ -201,7 +203,7 @@ public final class AppService {
     /** Reads the supervisor's status (and, with {@code check}, runs a due health check); publishes a change. */
     private void refresh(String name, Tracker t, boolean check) {
         t.nextRead = Instant.now().plus(READ_INTERVAL);
-        ContainerRuntime.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = runtime.probe(name);
         View before = t.view;
         AppSpec spec = t.spec;
         if (probe == null || probe.state() != State.RUNNING || probe.pid() == null) {
@@ -209,7 +211,7 @@ public final class AppService {
             t.view = new View(t.image != null ? t.image : spec.image(), t.digest, t.revision, AppStatus.STOPPED, Health.NONE, 0, null, null, null);
         } else {
             AppRuntime.Status status;
-            try (ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+            try (ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
                 status = AppRuntime.status(root);
                 int revision = AppRuntime.currentRevision(root);
                 if (revision != t.revision || t.digest == null) {
@@ -301,13 +303,13 @@ public final class AppService {
         if (health.type() == HealthType.COMMAND) {
             List<String> command = new ArrayList<>(List.of("timeout", "-s", "KILL", Long.toString(Math.max(1, health.timeout().toSeconds()))));
             command.addAll(AppRuntime.execInApp(health.command(), false));
-            try (RuntimeContainer container = instances.runtime().open(name)) {
+            try (RuntimeContainer container = runtime.open(name)) {
                 ExecResult result = container.run(new Command(command, Map.of(), "/", 0, 0, null));
                 return result.exitCode() == 0 ? null : "command exited " + result.exitCode() + ": "
                         + (result.stdoutText() + result.stderrText()).strip().lines().reduce((a, b) -> b).orElse("");
             }
         }
-        String address = instances.addressOf(name);
+        String address = specs.addressOf(name);
         if (address == null) {
             return "the container has no address to check (give its profile a network)";
         }
@@ -342,7 +344,7 @@ public final class AppService {
 
     /** Stops, starts or restarts container {@code name}'s app (the container keeps running). */
     public Outcome change(String name, String action, Duration timeout) {
-        return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+        return locks.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
             switch (action) {
                 case "stop" -> AppRuntime.stop(container, root, spec.stopSignal(), spec.stopGrace());
                 case "start" -> start(name, container, root, init);
@@ -366,17 +368,17 @@ public final class AppService {
      */
     public Outcome upgrade(String name, String ref, Duration timeout) {
         AppImageStore.AppImage image = store.get(ref);
-        return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+        return locks.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
             int previous = AppRuntime.currentRevision(root);
             int next = AppRuntime.revisions(root).stream().mapToInt(AppRuntime.Revision::number).max().orElse(0) + 1;
             AppSpec upgraded = spec.withImage(ref);
-            Path dir = instances.lxcpath().resolve(name);
+            Path dir = runtime.lxcpath().resolve(name);
             UpgradeIntent intent = new UpgradeIntent(previous, next, ref, false);
             intent.write(dir);
             String failure;
             try {
                 stage("unpack", "unpacking " + ref + " (" + image.digest().substring(0, 19) + ") as revision " + next);
-                AppRuntime.install(store, image, upgraded, root, name, instances.appBindsOf(name), next);
+                AppRuntime.install(store, image, upgraded, root, name, specs.appBindsOf(name), next);
                 Failpoints.hit("upgrade-after-unpack");
                 stage("switch", "stopping revision " + previous + ", starting revision " + next);
                 failure = switchAndWait(name, container, root, init, spec, next, timeout);
@@ -427,8 +429,8 @@ public final class AppService {
      */
     public List<String> recoverUpgrades() {
         List<String> actions = new ArrayList<>();
-        for (String name : instances.names()) {
-            Path dir = instances.lxcpath().resolve(name);
+        for (String name : runtime.names()) {
+            Path dir = runtime.lxcpath().resolve(name);
             UpgradeIntent intent;
             try {
                 intent = UpgradeIntent.read(dir).orElse(null);
@@ -439,14 +441,14 @@ public final class AppService {
             if (intent == null) {
                 continue;
             }
-            ContainerRuntime.Probe probe = instances.probe(name);
+            ContainerRuntime.Probe probe = runtime.probe(name);
             if (probe == null || probe.pid() == null) {
                 actions.add("the app upgrade of " + name + " to " + intent.image() + " was interrupted; it is finished or rolled back"
                         + " when the agent next starts with the container running");
                 continue;
             }
             try {
-                actions.add(instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+                actions.add(locks.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
                     if (intent.verified()) {
                         AppRuntime.prune(root, keepOf(name));
                         UpgradeIntent.clear(dir);
@@ -480,12 +482,12 @@ public final class AppService {
 
     /** The app's detail in running container {@code name}; null when the container does not run. */
     public Detail detail(String name) {
-        ContainerRuntime.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = runtime.probe(name);
         if (probe == null || probe.pid() == null) {
             return null;
         }
-        try (RuntimeContainer container = instances.runtime().open(name);
-             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+        try (RuntimeContainer container = runtime.open(name);
+             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
             var crun = AppRuntime.crunState(container);
             Integer pid = crun != null && crun.has("pid") ? crun.get("pid").asInt() : null;
             return new Detail(pid, AppRuntime.currentRevision(root), AppRuntime.revisions(root));
@@ -494,7 +496,7 @@ public final class AppService {
 
     /** Switches container {@code name}'s app back to revision {@code to}, or to the newest one before the current. */
     public Outcome rollback(String name, Integer to, Duration timeout) {
-        return instances.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
+        return locks.exclusive(name, () -> onRunning(name, (container, root, init, spec) -> {
             int current = AppRuntime.currentRevision(root);
             List<AppRuntime.Revision> revisions = AppRuntime.revisions(root);
             AppRuntime.Revision target = revisions.stream()
@@ -584,7 +586,7 @@ public final class AppService {
     }
 
     private int keepOf(String name) {
-        Integer keep = instances.appKeepOf(name);
+        Integer keep = specs.appKeepOf(name);
         return keep == null ? KEEP : keep;
     }
 
@@ -594,17 +596,17 @@ public final class AppService {
     }
 
     private Outcome onRunning(String name, AppWork work) {
-        AppSpec spec = instances.appSpecOf(name);
+        AppSpec spec = specs.appSpecOf(name);
         if (spec == null) {
             throw new AgentException.Invalid("container \"" + name + "\" has no app (its profiles have no app section)");
         }
-        ContainerRuntime.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = runtime.probe(name);
         if (probe == null || probe.state() != State.RUNNING || probe.pid() == null) {
             throw new AgentException.Conflict("container \"" + name + "\" is not running; start it first (berth start " + name + ")");
         }
-        try (RuntimeContainer container = instances.runtime().open(name);
-             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
-            return work.run(container, root, instances.initOf(name), spec);
+        try (RuntimeContainer container = runtime.open(name);
+             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
+            return work.run(container, root, specs.initOf(name), spec);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.util.concurrent.CancellationException("app operation on " + name + " interrupted");

@@ -12,10 +12,9 @@ import java.util.List;
 
 /**
  * The containers' side of the managed network: addresses given back, forwards reopened after a
- * restart, every running container's hosts block kept current, and the id shift that writes into a
- * container's files need.
+ * restart, and every running container's hosts block kept current.
  */
-final class ContainerNetwork {
+public final class ContainerNetwork {
 
     /** Null for an agent without a managed network. */
     private final Network network;
@@ -23,7 +22,7 @@ final class ContainerNetwork {
     private final ContainerRecords records;
     private final Path lxcpath;
 
-    ContainerNetwork(Network network, ContainerRuntime runtime, ContainerRecords records) {
+    public ContainerNetwork(Network network, ContainerRuntime runtime, ContainerRecords records) {
         this.network = network;
         this.runtime = runtime;
         this.records = records;
@@ -54,6 +53,11 @@ final class ContainerNetwork {
         return network;
     }
 
+    /** Whether the managed network has an address for container {@code name}. */
+    boolean hasAddress(String name) {
+        return network != null && network.addressOf(name) != null;
+    }
+
     void release(String name) {
         if (network == null) {
             return;
@@ -73,28 +77,7 @@ final class ContainerNetwork {
         network.refreshHosts(n -> {
             ContainerRuntime.Probe p = runtime.probe(n);
             return p == null || p.pid() == null ? -1 : p.pid();
-        }, this::idShift);
-    }
-
-    /** Where container {@code name}'s ids start on the host: its idmap's, or 0 when it is privileged. */
-    int idShift(String name) {
-        Path config = lxcpath.resolve(name).resolve("config");
-        try {
-            for (String line : Files.readAllLines(config)) {
-                String l = line.strip();
-                if (l.startsWith("lxc.idmap") && l.contains("u 0 ")) {
-                    String[] f = l.substring(l.indexOf("u 0 ") + 4).trim().split("\\s+");
-                    return Integer.parseInt(f[0]);
-                }
-            }
-            return 0; // no idmap: privileged, ids are the host's
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new AgentException.NotFound("no container \"" + name + "\"");
-        } catch (IOException | RuntimeException e) {
-            // Guessing "privileged" would write files owned by host root into an unprivileged container.
-            throw new UncheckedIOException("cannot read the id map of " + name + " from " + config + ": " + e.getMessage(),
-                    e instanceof IOException io ? io : new IOException(e));
-        }
+        }, runtime::idShift);
     }
 
     /**

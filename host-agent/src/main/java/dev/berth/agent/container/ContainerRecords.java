@@ -22,7 +22,7 @@ import java.util.concurrent.Executors;
  * do is covered by recovery: an unreadable record is an interrupted launch, and a lost intent leaves
  * a container that died with the host anyway.
  */
-final class ContainerRecords implements AutoCloseable {
+public final class ContainerRecords implements AutoCloseable {
 
     static final String FILE = "berth.json";
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
@@ -34,7 +34,7 @@ final class ContainerRecords implements AutoCloseable {
     private final ExecutorService flusher = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("berth-record-flush").factory());
 
-    ContainerRecords(Path lxcpath, AgentLog log) {
+    public ContainerRecords(Path lxcpath, AgentLog log) {
         this.lxcpath = lxcpath;
         this.log = log;
     }

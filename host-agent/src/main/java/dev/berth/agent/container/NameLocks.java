@@ -9,14 +9,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * for as long as it runs, and a second change of the same container is refused (409) rather than
  * queued; scheduled work (automatic snapshots, the ephemeral reaper) skips a held name.
  */
-final class NameLocks {
+public final class NameLocks {
 
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    private final java.nio.file.Path lxcpath;
 
-    /** @throws AgentException.Conflict saying {@code doing} when another operation holds {@code name} */
+    /** @param lxcpath where the containers live (an exclusive operation needs its container's config there) */
+    public NameLocks(java.nio.file.Path lxcpath) {
+        this.lxcpath = lxcpath;
+    }
+
+    /** @throws AgentException.Busy saying {@code doing} when another operation holds {@code name} */
     void acquire(String name, String doing) {
         if (!held.add(name)) {
-            throw new AgentException.Conflict("container \"" + name + "\" is " + doing + " by another operation");
+            throw new AgentException.Busy("container \"" + name + "\" is " + doing + " by another operation");
         }
     }
 
@@ -27,10 +33,10 @@ final class NameLocks {
     /**
      * Runs {@code work} holding {@code name}, once the container is known to exist.
      *
-     * @throws AgentException.Conflict when another operation holds it
-     * @throws AgentException.NotFound when no container {@code name} is defined under {@code lxcpath}
+     * @throws AgentException.Busy when another operation holds it
+     * @throws AgentException.NotFound when no container {@code name} is defined
      */
-    <T> T exclusive(String name, java.nio.file.Path lxcpath, java.util.function.Supplier<T> work) {
+    public <T> T exclusive(String name, java.util.function.Supplier<T> work) {
         acquire(name, "being changed");
         try {
             if (!java.nio.file.Files.isRegularFile(lxcpath.resolve(name).resolve("config"))) {

@@ -33,7 +33,7 @@ public final class Reconfigure {
     private final AgentLog log;
     private final Path lxcpath;
 
-    Reconfigure(ContainerRuntime runtime, ContainerRecords records, ContainerSpecs specs, HostFacts host, AgentLog log) {
+    public Reconfigure(ContainerRuntime runtime, ContainerRecords records, ContainerSpecs specs, HostFacts host, AgentLog log) {
         this.runtime = runtime;
         this.records = records;
         this.specs = specs;

@@ -13,8 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -36,10 +34,8 @@ public final class Snapshotting {
     private final ContainerNetwork net;
     private final AgentLog log;
     private final Path lxcpath;
-    /** Each container's automatic-snapshot settings, from its composed profiles (empty: none); dropped on a change. */
-    private final Map<String, java.util.Optional<ProfileSpec.AutoSnapshots>> schedules = new ConcurrentHashMap<>();
 
-    Snapshotting(ContainerRuntime runtime, ContainerRecords records, NameLocks locks, ContainerSpecs specs, HostFacts host,
+    public Snapshotting(ContainerRuntime runtime, ContainerRecords records, NameLocks locks, ContainerSpecs specs, HostFacts host,
                  ContainerNetwork net, AgentLog log) {
         this.runtime = runtime;
         this.records = records;
@@ -51,25 +47,20 @@ public final class Snapshotting {
         this.lxcpath = runtime.lxcpath();
     }
 
-    /** The container's profiles changed, or it went: its schedule is read again when next due. */
-    void forgetSchedule(String name) {
-        schedules.remove(name);
-    }
-
     private <T> T exclusive(String name, Supplier<T> work) {
         runtime.checkName(name);
-        return locks.exclusive(name, lxcpath, work);
+        return locks.exclusive(name, work);
     }
 
     /** Automatic snapshots that are due, taken, and those past their expiry, deleted; one line per action. */
-    List<String> scheduled() {
+    public List<String> scheduled() {
         List<String> done = new java.util.ArrayList<>();
         Instant now = Instant.now();
         for (String name : runtime.names()) {
             if (locks.isHeld(name)) {
                 continue;
             }
-            java.util.Optional<ProfileSpec.AutoSnapshots> schedule = schedules.computeIfAbsent(name, this::autoSnapshotsOf);
+            java.util.Optional<ProfileSpec.AutoSnapshots> schedule = specs.autoSnapshotsOf(name);
             if (schedule.isEmpty()) {
                 continue;
             }
@@ -87,21 +78,13 @@ public final class Snapshotting {
                         }
                     }
                 }
-            } catch (AgentException.Conflict | AgentException.NotFound e) {
+            } catch (AgentException.Busy | AgentException.Conflict | AgentException.NotFound e) {
                 // busy or gone meanwhile: next round
             } catch (RuntimeException e) {
                 log.warn("automatic snapshot of " + name + " failed: " + e.getMessage());
             }
         }
         return done;
-    }
-
-    private java.util.Optional<ProfileSpec.AutoSnapshots> autoSnapshotsOf(String name) {
-        try {
-            return java.util.Optional.ofNullable(specs.composed(name).spec().snapshots());
-        } catch (RuntimeException e) {
-            return java.util.Optional.empty(); // not Berth's, or its profiles no longer compose: nothing scheduled
-        }
     }
 
     /** Runs {@code work} with container {@code name} frozen if it runs, so that its layer holds still. */

@@ -1,8 +1,8 @@
 package dev.berth.agent.drift;
 
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.agent.runtime.ExecResult;
-import dev.berth.agent.runtime.Command;
+import dev.berth.agent.exec.ExecResult;
+import dev.berth.agent.exec.Command;
 import dev.berth.agent.runtime.RuntimeContainer;
 import dev.berth.puppet.ContainerAccess;
 import java.io.ByteArrayInputStream;

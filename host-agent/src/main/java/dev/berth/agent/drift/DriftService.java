@@ -4,7 +4,8 @@ import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.files.ContainerRoot;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.ContainerSpecs;
+import dev.berth.agent.container.Reconfigure;
 import dev.berth.agent.runtime.ContainerRuntime;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
@@ -47,7 +48,9 @@ public final class DriftService {
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT);
 
-    private final Instances instances;
+    private final ContainerRuntime runtime;
+    private final ContainerSpecs specs;
+    private final Reconfigure reconfigure;
     private final Events events;
     private final AgentLog log;
     private final Semaphore slots;
@@ -55,10 +58,12 @@ public final class DriftService {
     private final Map<String, DriftReport> last = new ConcurrentHashMap<>();
     private final Map<String, Instant> due = new ConcurrentHashMap<>();
     private final Set<String> checking = ConcurrentHashMap.newKeySet();
-    private final Map<String, Map.Entry<Instant, java.util.Optional<PuppetSpec>>> specs = new ConcurrentHashMap<>();
 
-    public DriftService(Instances instances, Events events, AgentLog log, int concurrency) {
-        this.instances = instances;
+    public DriftService(ContainerRuntime runtime, ContainerSpecs specs, Reconfigure reconfigure, Events events, AgentLog log,
+                        int concurrency) {
+        this.runtime = runtime;
+        this.specs = specs;
+        this.reconfigure = reconfigure;
         this.events = events;
         this.log = log;
         this.concurrency = concurrency;
@@ -71,7 +76,7 @@ public final class DriftService {
         if (known != null) {
             return known;
         }
-        Path file = instances.lxcpath().resolve(name).resolve(FILE);
+        Path file = runtime.lxcpath().resolve(name).resolve(FILE);
         if (!Files.isRegularFile(file)) {
             return null;
         }
@@ -90,14 +95,14 @@ public final class DriftService {
      * @param enforce true to reconcile whatever the policy, null for the profile's policy
      */
     public DriftReport check(String name, Boolean enforce) {
-        PuppetSpec spec = instances.puppetSpecOf(name);
+        PuppetSpec spec = specs.puppetSpecOf(name);
         boolean reconcile = enforce != null ? enforce : spec != null && spec.policy() == DriftPolicy.ENFORCE;
         String policy = enforce != null && enforce ? "enforce" : spec == null ? "report" : spec.policy().name().toLowerCase(java.util.Locale.ROOT);
         if (!checking.add(name)) {
             throw new AgentException.Invalid("a drift check of " + name + " is running; wait for it");
         }
         try {
-            ContainerRuntime.Probe probe = instances.probe(name);
+            ContainerRuntime.Probe probe = runtime.probe(name);
             if (probe == null) {
                 throw new AgentException.NotFound("no container \"" + name + "\"");
             }
@@ -113,8 +118,8 @@ public final class DriftService {
                 String version = null;
                 if (spec != null) {
                     stage("puppet", spec.binary() + " apply --noop" + (reconcile ? ", then a real run if anything drifted" : ""));
-                    try (RuntimeContainer container = instances.runtime().open(name);
-                         ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+                    try (RuntimeContainer container = runtime.open(name);
+                         ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
                         PuppetBridge.Outcome outcome = new PuppetBridge(spec.binary())
                                 .check(new AgentAccess(container, root), spec, reconcile, spec.timeout());
                         drift.addAll(outcome.drift());
@@ -126,7 +131,7 @@ public final class DriftService {
                 }
                 stage("envelope", "comparing the LXC config and live limits with the profile");
                 try {
-                    drift.addAll(instances.envelopeDrift(name, reconcile));
+                    drift.addAll(reconfigure.envelopeDrift(name, reconcile));
                 } catch (RuntimeException e) {
                     failures.add("the envelope could not be compared: " + e.getMessage());
                 }
@@ -149,19 +154,19 @@ public final class DriftService {
      * failed drift report and logged; the launch itself stands.
      */
     public DriftReport applyOnce(String name) {
-        PuppetSpec spec = instances.puppetSpecOf(name);
+        PuppetSpec spec = specs.puppetSpecOf(name);
         if (spec == null) {
             return null;
         }
-        ContainerRuntime.Probe probe = instances.probe(name);
+        ContainerRuntime.Probe probe = runtime.probe(name);
         if (probe == null || probe.pid() == null) {
             return null; // stopped already (an ephemeral container that ended): the scheduled checks will apply it
         }
         stage("puppet", "applying the profile's Puppet manifest once (" + spec.binary() + " apply)");
         slots.acquireUninterruptibly();
         long start = System.nanoTime();
-        try (RuntimeContainer container = instances.runtime().open(name);
-             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), instances.idShift(name))) {
+        try (RuntimeContainer container = runtime.open(name);
+             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
             PuppetBridge.Outcome outcome = new PuppetBridge(spec.binary()).apply(new AgentAccess(container, root), spec, false, spec.timeout());
             DriftReport report = new DriftReport(name, Instant.now(), "apply", outcome.failed() ? DriftReport.FAILED : DriftReport.IN_SYNC,
                     List.of(), outcome.failures(), (System.nanoTime() - start) / 1_000_000, outcome.puppetVersion());
@@ -178,7 +183,7 @@ public final class DriftService {
 
     private void keep(DriftReport report) {
         last.put(report.container(), report);
-        Path file = instances.lxcpath().resolve(report.container()).resolve(FILE);
+        Path file = runtime.lxcpath().resolve(report.container()).resolve(FILE);
         try {
             if (Files.isDirectory(file.getParent())) {
                 AtomicFiles.write(file, JSON.writeValueAsBytes(report));
@@ -203,10 +208,9 @@ public final class DriftService {
     /** Starts the checks that are due (each on a virtual thread, waiting for a slot). Called by the agent's timer. */
     public void tick() {
         Instant now = Instant.now();
-        Set<String> names = Set.copyOf(instances.names());
+        Set<String> names = Set.copyOf(runtime.names());
         due.keySet().removeIf(n -> !names.contains(n));
         last.keySet().removeIf(n -> !names.contains(n));
-        specs.keySet().removeIf(n -> !names.contains(n));
         for (String name : names) {
             if (checking.contains(name)) {
                 continue;
@@ -219,7 +223,7 @@ public final class DriftService {
             if (now.isBefore(when)) {
                 continue;
             }
-            ContainerRuntime.Probe probe = instances.probe(name);
+            ContainerRuntime.Probe probe = runtime.probe(name);
             due.put(name, nextDue(spec.interval()));
             if (probe == null || probe.state() != State.RUNNING) {
                 continue;
@@ -234,20 +238,13 @@ public final class DriftService {
         }
     }
 
-    /** A container's Puppet spec for the scheduler, re-read every 10 s (profiles change through the API); null without one. */
+    /** A container's Puppet spec for the scheduler (from the specs' cache); null without one or when its profiles no longer compose. */
     private PuppetSpec scheduledSpec(String name, Instant now) {
-        Map.Entry<Instant, java.util.Optional<PuppetSpec>> known = specs.get(name);
-        if (known == null || Duration.between(known.getKey(), now).toSeconds() >= 10) {
-            PuppetSpec spec;
-            try {
-                spec = instances.puppetSpecOf(name);
-            } catch (RuntimeException e) {
-                spec = null; // not Berth's, or its profiles no longer compose
-            }
-            known = Map.entry(now, java.util.Optional.ofNullable(spec));
-            specs.put(name, known);
+        try {
+            return specs.puppetSpecOf(name);
+        } catch (RuntimeException e) {
+            return null; // not Berth's, or its profiles no longer compose
         }
-        return known.getValue().orElse(null);
     }
 
     /** Now plus {@code interval} ± 10%. */

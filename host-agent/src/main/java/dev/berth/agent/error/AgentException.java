@@ -92,4 +92,40 @@ public abstract sealed class AgentException extends RuntimeException {
             return 413;
         }
     }
+
+    /** 409: another operation holds the thing right now; the same request can succeed once it ends. */
+    public static final class Busy extends AgentException {
+        public Busy(String message) {
+            super(message, null, null);
+        }
+
+        @Override
+        public int status() {
+            return 409;
+        }
+    }
+
+    /** 503: something the request needs is not set up on this agent (a network, a store) or not reachable now. */
+    public static final class Unavailable extends AgentException {
+        public Unavailable(String message) {
+            super(message, null, null);
+        }
+
+        @Override
+        public int status() {
+            return 503;
+        }
+    }
+
+    /** 500: the agent tried and failed (a step of the host's went wrong); the message says which and why. */
+    public static final class Failed extends AgentException {
+        public Failed(String message, Throwable cause) {
+            super(message, null, cause);
+        }
+
+        @Override
+        public int status() {
+            return 500;
+        }
+    }
 }

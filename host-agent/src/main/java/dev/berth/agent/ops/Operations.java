@@ -93,17 +93,30 @@ public final class Operations implements AutoCloseable {
             publish();
         }
 
+        private volatile Map<?, ?> resultFields;
+
         public OperationView view() {
             Status s = status.get();
             String error = s == Status.FAILURE ? message(done.exceptionNow()) : null;
             Map<String, List<String>> resources = work.container() == null ? Map.of()
                     : Map.of("containers", List.of("/1.0/containers/" + work.container()));
             Map<String, Object> metadata = new LinkedHashMap<>(progress);
-            if (s == Status.SUCCESS && done.resultNow() instanceof Map<?, ?> result) {
-                result.forEach((k, v) -> metadata.put(String.valueOf(k), v));
+            if (s == Status.SUCCESS) {
+                resultFields().forEach((k, v) -> metadata.put(String.valueOf(k), v));
             }
             return new OperationView(id, work.description(), s.name().toLowerCase(java.util.Locale.ROOT), created, finished,
                     error, resources, metadata, mayCancel());
+        }
+
+        /** What the work returned (a map, or a record field by field), converted once; empty for anything else. */
+        private Map<?, ?> resultFields() {
+            Map<?, ?> fields = resultFields;
+            if (fields == null) {
+                Object outcome = done.resultNow();
+                fields = outcome instanceof Map<?, ?> m ? m : outcome instanceof Record ? JSON.convertValue(outcome, Map.class) : Map.of();
+                resultFields = fields;
+            }
+            return fields;
         }
 
         private boolean mayCancel() {

@@ -29,15 +29,37 @@ public final class ProfileRegistry {
 
     private final Path dir;
     private volatile Map<String, ProfileDocument> profiles;
+    /** Over {@link #profiles}, replaced with them: the same instance until a profile changes (callers cache by it). */
+    private volatile Composer composer;
 
     public ProfileRegistry(Path dir) {
-        this.dir = dir;
-        this.profiles = load(dir);
+        this(dir, load(dir));
     }
 
-    /** A composer over the profiles as they are now. */
+    private ProfileRegistry(Path dir, Map<String, ProfileDocument> profiles) {
+        this.dir = dir;
+        set(profiles);
+    }
+
+    /** Fixed profiles held in memory (tests of logic); a change is refused. */
+    public static ProfileRegistry of(List<ProfileDocument> profiles) {
+        Map<String, ProfileDocument> byName = new TreeMap<>();
+        profiles.forEach(p -> byName.put(p.name(), p));
+        return new ProfileRegistry(null, byName);
+    }
+
+    private void set(Map<String, ProfileDocument> next) {
+        Map<String, ProfileDocument> copy = Map.copyOf(next);
+        composer = new Composer(copy);
+        profiles = copy;
+    }
+
+    /**
+     * A composer over the profiles as they are now: the same instance until a profile is put or
+     * deleted, so that what is composed from it can be cached against it.
+     */
     public Composer composer() {
-        return new Composer(profiles);
+        return composer;
     }
 
     public List<String> names() {
@@ -80,6 +102,7 @@ public final class ProfileRegistry {
 
     /** Creates or replaces profile {@code name} with {@code yaml}, after checking it against the others. */
     public synchronized ProfileDocument put(String name, String yaml) {
+        writable();
         Path file = dir.resolve(name + ".yaml");
         ProfileDocument document = ProfileDocument.parse(file.toString(), yaml);
         if (!document.name().equals(name)) {
@@ -94,12 +117,13 @@ public final class ProfileRegistry {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
-        profiles = Map.copyOf(next);
+        set(next);
         return document;
     }
 
     /** Deletes profile {@code name}; the caller has checked that nothing uses it. */
     public synchronized void delete(String name) {
+        writable();
         ProfileDocument document = require(name);
         try {
             Files.deleteIfExists(document.file());
@@ -108,7 +132,13 @@ public final class ProfileRegistry {
         }
         Map<String, ProfileDocument> next = new TreeMap<>(profiles);
         next.remove(name);
-        profiles = Map.copyOf(next);
+        set(next);
+    }
+
+    private void writable() {
+        if (dir == null) {
+            throw new IllegalStateException("these profiles are fixed in memory");
+        }
     }
 
     private ProfileDocument require(String name) {

@@ -1,5 +1,10 @@
 package dev.berth.agent.runtime;
 
+import dev.berth.agent.error.AgentException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -33,6 +38,32 @@ public interface ContainerRuntime extends AutoCloseable {
 
     /** @throws RuntimeException naming the rule when {@code name} cannot be a container's name at all */
     void checkName(String name);
+
+    /**
+     * Where container {@code name}'s ids start on the host: the host id its idmap gives uid 0, or 0
+     * for a privileged container (no idmap). Read from the config the runtime saved.
+     *
+     * @throws AgentException.NotFound when {@code name} has no config
+     * @throws UncheckedIOException when the config cannot be read: guessing "privileged" would write
+     *         files owned by host root into an unprivileged container
+     */
+    default int idShift(String name) {
+        Path config = lxcpath().resolve(name).resolve("config");
+        try {
+            for (String line : Files.readAllLines(config)) {
+                String l = line.strip();
+                if (l.startsWith("lxc.idmap") && l.contains("u 0 ")) {
+                    return Integer.parseInt(l.substring(l.indexOf("u 0 ") + 4).trim().split("\\s+")[0]);
+                }
+            }
+            return 0;
+        } catch (NoSuchFileException e) {
+            throw new AgentException.NotFound("no container \"" + name + "\"");
+        } catch (IOException | RuntimeException e) {
+            throw new UncheckedIOException("cannot read the id map of " + name + " from " + config + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : new IOException(e));
+        }
+    }
 
     @Override
     void close();

@@ -1,5 +1,7 @@
 package dev.berth.agent.runtime;
 
+import dev.berth.agent.exec.RunningCommand;
+import dev.berth.agent.exec.Command;
 import dev.berth.lxc.ExecResult;
 import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcCommand;
@@ -199,9 +201,9 @@ public final class LxcRuntime implements ContainerRuntime {
         }
 
         @Override
-        public dev.berth.agent.runtime.ExecResult run(Command command) {
+        public dev.berth.agent.exec.ExecResult run(Command command) {
             ExecResult r = c.run(lxc(command));
-            return new dev.berth.agent.runtime.ExecResult(r.exitCode(), r.stdout(), r.stderr());
+            return new dev.berth.agent.exec.ExecResult(r.exitCode(), r.stdout(), r.stderr());
         }
 
         @Override

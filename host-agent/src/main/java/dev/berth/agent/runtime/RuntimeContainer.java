@@ -1,5 +1,8 @@
 package dev.berth.agent.runtime;
 
+import dev.berth.agent.exec.ExecResult;
+import dev.berth.agent.exec.RunningCommand;
+import dev.berth.agent.exec.Command;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.Containers;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
@@ -41,6 +41,7 @@ class ApiErrorsTest {
     Path dir;
     private Vertx vertx;
     private Operations operations;
+    private Containers containers;
     private Path socket;
     private FakeRuntime runtime;
 
@@ -60,11 +61,9 @@ class ApiErrorsTest {
         ImageStore images = new ImageStore(dir.resolve("images"));
         ProfileRegistry registry = new ProfileRegistry(profiles);
         dev.berth.agent.oci.AppImageStore appImages = new dev.berth.agent.oci.AppImageStore(dir.resolve("app-images"));
-        Instances instances = new Instances(runtime, images, appImages, registry::composer, host, log, null);
-        ApiServer api = new ApiServer(vertx, runtime.lxcpath(), instances, images, registry, operations, events, log,
-                new dev.berth.agent.store.Volumes(dir.resolve("volumes"), runtime.lxcpath()), appImages,
-                new dev.berth.agent.app.AppService(instances, appImages, events, log),
-                new dev.berth.agent.drift.DriftService(instances, events, log, 1));
+        containers = new Containers(runtime, images, appImages, registry, host, log, null);
+        ApiServer api = new ApiServer(vertx, containers.services(operations, events,
+                new dev.berth.agent.store.Volumes(dir.resolve("volumes"), runtime.lxcpath()), 1));
         socket = dir.resolve("berth.sock");
         vertx.createHttpServer().requestHandler(api.router()).listen(SocketAddress.domainSocketAddress(socket.toString()))
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -73,6 +72,9 @@ class ApiErrorsTest {
     @AfterEach
     void stop() throws Exception {
         operations.close();
+        if (containers != null) {
+            containers.close();
+        }
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 

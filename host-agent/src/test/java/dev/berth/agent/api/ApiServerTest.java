@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.container.Instances;
+import dev.berth.agent.container.Containers;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.ops.Operations;
@@ -32,6 +32,7 @@ class ApiServerTest {
 
     private Vertx vertx;
     private Operations operations;
+    private Containers containers;
     private Events events;
     private AgentLog log;
     private ImageStore images;
@@ -53,6 +54,9 @@ class ApiServerTest {
     @AfterEach
     void stopVertx() throws Exception {
         operations.close();
+        if (containers != null) {
+            containers.close();
+        }
         vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
@@ -68,12 +72,11 @@ class ApiServerTest {
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"), "berthbr0",
                 100000, 65536, List.of());
         images = new ImageStore(sandbox.scratch("images"));
-        Instances instances = new Instances(sandbox.lxcpath(), images, profiles::composer, host, log);
         dev.berth.agent.oci.AppImageStore appImages = new dev.berth.agent.oci.AppImageStore(sandbox.scratch("app-images"));
-        ApiServer api = new ApiServer(vertx, sandbox.lxcpath(), instances, images, profiles, operations, events, log,
-                new dev.berth.agent.store.Volumes(sandbox.scratch("volumes"), sandbox.lxcpath()), appImages,
-                new dev.berth.agent.app.AppService(instances, appImages, events, log),
-                new dev.berth.agent.drift.DriftService(instances, events, log, 2));
+        containers = new Containers(new dev.berth.agent.runtime.LxcRuntime(sandbox.lxcpath()), images, appImages, profiles, host, log,
+                null);
+        ApiServer api = new ApiServer(vertx, containers.services(operations, events,
+                new dev.berth.agent.store.Volumes(sandbox.scratch("volumes"), sandbox.lxcpath()), 2));
         Path path = sandbox.scratch("run").resolve("berth.sock");
         socket = SocketAddress.domainSocketAddress(path.toString());
         socketPath = path;

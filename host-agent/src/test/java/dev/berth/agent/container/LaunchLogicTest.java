@@ -10,7 +10,7 @@ import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.runtime.FakeRuntime;
 import dev.berth.agent.runtime.State;
-import dev.berth.profile.Composer;
+import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileDocument;
 import java.nio.file.Files;
@@ -23,12 +23,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launch's undo order and the recovery decisions, on the in-memory runtime: no root, no liblxc
- * (the real-container tests, InstancesTest and CrashRecoveryTest, prove the same on liblxc).
+ * (the real-container tests, LaunchTest and CrashRecoveryTest, prove the same on liblxc).
  */
 @Tag("no-root")
 class LaunchLogicTest {
 
-    private static final Composer PROFILES = Composer.of(List.of(ProfileDocument.parse("small.yaml",
+    private static final ProfileRegistry PROFILES = ProfileRegistry.of(List.of(ProfileDocument.parse("small.yaml",
             "name: small\nimage: busybox\nlimits: {memory: 64MiB}\nsecurity: {privileged: true}\n")));
 
     @TempDir
@@ -51,9 +51,9 @@ class LaunchLogicTest {
         }
     }
 
-    private Instances instances(FakeRuntime runtime) {
+    private Containers containers(FakeRuntime runtime) {
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
-        return new Instances(runtime, new ImageStore(images), null, () -> PROFILES, host,
+        return new Containers(runtime, new ImageStore(images), null, PROFILES, host,
                 new AgentLog(new Events(), AgentLog.Level.ERROR), null);
     }
 
@@ -64,8 +64,8 @@ class LaunchLogicTest {
     @Test
     void aLaunchDefinesThenStartsAndRecordsTheContainerReadyInADirectoryClosedToOthers() throws Exception {
         FakeRuntime runtime = runtime();
-        try (Instances instances = instances(runtime)) {
-            ContainerRecord record = instances.launch("web", List.of("small"), null, null);
+        try (Containers containers = containers(runtime)) {
+            ContainerRecord record = containers.launch("web", List.of("small"), null);
             assertThat(record.status()).isEqualTo(ContainerRecord.Status.READY);
             assertThat(runtime.calls()).containsSubsequence("setConfigItems web", "createOnOverlay web", "start web");
             assertThat(runtime.probe("web").state()).isEqualTo(State.RUNNING);
@@ -79,22 +79,22 @@ class LaunchLogicTest {
     @Test
     void aStartThatFailsIsUndoneInReverseAndFreesTheName() throws Exception {
         FakeRuntime runtime = runtime().failAt("start");
-        try (Instances instances = instances(runtime)) {
-            assertThatThrownBy(() -> instances.launch("web", List.of("small"), null, null)).hasMessageContaining("injected failure at start");
+        try (Containers containers = containers(runtime)) {
+            assertThatThrownBy(() -> containers.launch("web", List.of("small"), null)).hasMessageContaining("injected failure at start");
             List<String> calls = runtime.calls();
             assertThat(calls).containsSubsequence("createOnOverlay web", "start web", "destroy web");
             assertThat(calls).doesNotContain("stop web"); // it never ran: nothing to stop
             assertThat(runtime.lxcpath().resolve("web")).doesNotExist();
             runtime.heal();
-            assertThat(instances.launch("web", List.of("small"), null, null).status()).isEqualTo(ContainerRecord.Status.READY);
+            assertThat(containers.launch("web", List.of("small"), null).status()).isEqualTo(ContainerRecord.Status.READY);
         }
     }
 
     @Test
     void aDefineThatFailsLeavesNoDirectoryAndDestroysNothing() throws Exception {
         FakeRuntime runtime = runtime().failAt("createOnOverlay");
-        try (Instances instances = instances(runtime)) {
-            assertThatThrownBy(() -> instances.launch("web", List.of("small"), null, null)).hasMessageContaining("createOnOverlay");
+        try (Containers containers = containers(runtime)) {
+            assertThatThrownBy(() -> containers.launch("web", List.of("small"), null)).hasMessageContaining("createOnOverlay");
             assertThat(runtime.calls()).doesNotContain("destroy web", "start web");
             assertThat(runtime.lxcpath().resolve("web")).doesNotExist();
             assertThat(runtime.names()).isEmpty();
@@ -104,9 +104,9 @@ class LaunchLogicTest {
     @Test
     void recoveryRollsBackInterruptedLaunchesCompletesDeletesAndLeavesReadyContainersAsTheyAre() throws Exception {
         FakeRuntime runtime = runtime();
-        try (Instances instances = instances(runtime)) {
+        try (Containers containers = containers(runtime)) {
             for (String name : List.of("creating", "deleting", "ready", "restoring")) {
-                instances.launch(name, List.of("small"), null, null);
+                containers.launch(name, List.of("small"), null);
             }
         }
         status(runtime.lxcpath().resolve("creating"), "CREATING");
@@ -119,8 +119,8 @@ class LaunchLogicTest {
 
         FakeRuntime restarted = new FakeRuntime(runtime.lxcpath());
         restarted.running("ready");
-        try (Instances instances = instances(restarted)) {
-            List<String> actions = instances.recover();
+        try (Containers containers = containers(restarted)) {
+            List<String> actions = containers.lifecycle.recover();
             assertThat(actions).containsExactlyInAnyOrder(
                     "rolled back the interrupted launch of creating",
                     "completed the interrupted delete of deleting",

@@ -7,7 +7,7 @@ import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.ops.Events;
 import dev.berth.agent.runtime.FakeRuntime;
-import dev.berth.profile.Composer;
+import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileDocument;
 import dev.berth.profile.ProfileException;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("no-root")
 class ReconfigureLogicTest {
 
-    private static final Composer PROFILES = Composer.of(List.of(ProfileDocument.parse("small.yaml",
+    private static final ProfileRegistry PROFILES = ProfileRegistry.of(List.of(ProfileDocument.parse("small.yaml",
             "name: small\nimage: busybox\nlimits: {memory: 64MiB, pids: 100}\nsecurity: {privileged: true}\n")));
     private static Path images;
 
@@ -46,32 +46,32 @@ class ReconfigureLogicTest {
         }
     }
 
-    private Instances instances(FakeRuntime runtime) {
+    private Containers containers(FakeRuntime runtime) {
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
-        return new Instances(runtime, new ImageStore(images), null, () -> PROFILES, host, new AgentLog(new Events(), AgentLog.Level.ERROR), null);
+        return new Containers(runtime, new ImageStore(images), null, PROFILES, host, new AgentLog(new Events(), AgentLog.Level.ERROR), null);
     }
 
     @Test
     void aChangedLimitIsWrittenAndSetLiveAndAnUnchangedOneIsLeftAlone() throws Exception {
         FakeRuntime runtime = new FakeRuntime(Files.createDirectories(dir.resolve("containers")));
-        try (Instances instances = instances(runtime)) {
-            instances.launch("web", List.of("small"), null, null);
-            Reconfigure.Reapplied applied = instances.update("web", Map.of("limits.memory", "128MiB"));
+        try (Containers containers = containers(runtime)) {
+            containers.launch("web", List.of("small"), null);
+            Reconfigure.Reapplied applied = containers.reconfigure.update("web", Map.of("limits.memory", "128MiB"));
             assertThat(applied.appliedLive()).containsExactly("lxc.cgroup.memory.limit_in_bytes=" + (128L << 20));
             assertThat(applied.pending()).isEmpty();
             assertThat(runtime.calls()).contains("setCgroupItem web", "saveConfig web");
             assertThat(Files.readString(runtime.lxcpath().resolve("web/config")))
                     .contains("lxc.cgroup.memory.limit_in_bytes = " + (128L << 20)).contains("lxc.cgroup.pids.max = 100");
-            assertThat(instances.record("web").overrides()).isEqualTo(Map.of("limits", Map.of("memory", "128MiB")));
+            assertThat(containers.specs.record("web").overrides()).isEqualTo(Map.of("limits", Map.of("memory", "128MiB")));
         }
     }
 
     @Test
     void aLimitNoLongerSetGoesBackToUnlimitedAndOtherKeysWaitForARelaunch() throws Exception {
         FakeRuntime runtime = new FakeRuntime(Files.createDirectories(dir.resolve("containers")));
-        try (Instances instances = instances(runtime)) {
-            instances.launch("web", List.of("small"), Map.of("limits.cpu", "1"), null);
-            Reconfigure.Reapplied applied = instances.update("web", Map.of("autostart", true));
+        try (Containers containers = containers(runtime)) {
+            containers.launch("web", List.of("small"), Map.of("limits.cpu", "1"));
+            Reconfigure.Reapplied applied = containers.reconfigure.update("web", Map.of("autostart", true));
             assertThat(applied.appliedLive()).contains("lxc.cgroup.cpu.cfs_quota_us=(unset)");
             assertThat(applied.pending()).containsExactly("lxc.start.auto");
         }
@@ -80,13 +80,13 @@ class ReconfigureLogicTest {
     @Test
     void anUpdateThatDoesNotComposeChangesNothing() throws Exception {
         FakeRuntime runtime = new FakeRuntime(Files.createDirectories(dir.resolve("containers")));
-        try (Instances instances = instances(runtime)) {
-            instances.launch("web", List.of("small"), null, null);
+        try (Containers containers = containers(runtime)) {
+            containers.launch("web", List.of("small"), null);
             String before = Files.readString(runtime.lxcpath().resolve("web/config"));
-            assertThatThrownBy(() -> instances.update("web", Map.of("limits.memory", "lots"))).isInstanceOf(ProfileException.class)
+            assertThatThrownBy(() -> containers.reconfigure.update("web", Map.of("limits.memory", "lots"))).isInstanceOf(ProfileException.class)
                     .hasMessageContaining("limits.memory");
             assertThat(Files.readString(runtime.lxcpath().resolve("web/config"))).isEqualTo(before);
-            assertThat(instances.record("web").overrides()).isEmpty();
+            assertThat(containers.specs.record("web").overrides()).isEmpty();
         }
     }
 }

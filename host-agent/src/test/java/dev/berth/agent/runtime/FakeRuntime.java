@@ -1,5 +1,8 @@
 package dev.berth.agent.runtime;
 
+import dev.berth.agent.exec.ExecResult;
+import dev.berth.agent.exec.RunningCommand;
+import dev.berth.agent.exec.Command;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -123,4 +123,16 @@ public final class Models {
     /** The body of a 202: where to follow the operation. */
     public record Accepted(String type, int status, String operation, Operation metadata) {
     }
+
+    /** The result of an operation that changed a container's config: what took effect live, what waits for a restart. */
+    public record Reapplied(List<String> appliedLive, List<String> pending) {
+    }
+
+    /** The result of a snapshot restore. */
+    public record Restored(String restored) {
+    }
+
+    /** The answer to a file push: the path written, file or directory, and a directory's entries. */
+    public record Pushed(String path, String type, Integer entries) {
+    }
 }

@@ -1,4 +1,4 @@
-package dev.berth.agent.runtime;
+package dev.berth.agent.exec;
 
 import java.nio.charset.StandardCharsets;
 

@@ -11,7 +11,7 @@ import dev.berth.lxc.Lxc;
 import dev.berth.lxc.LxcCommand;
 import dev.berth.lxc.LxcContainer;
 import dev.berth.lxc.LxcState;
-import dev.berth.profile.Composer;
+import dev.berth.agent.profile.ProfileRegistry;
 import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileDocument;
 import dev.berth.profile.ProfileException;
@@ -27,14 +27,14 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 @RequiresLxc
-class InstancesTest {
+class LaunchTest {
 
     private static final HostFacts HOST = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"),
             "berthbr0", 100000, 65536, List.of(Path.of("/srv")));
 
-    private static Instances instances(LxcSandbox sandbox) {
+    private static Containers containers(LxcSandbox sandbox) {
         // Privileged until the agent shifts image ownership for idmapped containers (issue 4 follow-up).
-        Composer profiles = Composer.of(List.of(
+        ProfileRegistry profiles = ProfileRegistry.of(List.of(
                 ProfileDocument.parse("small.yaml", """
                         name: small
                         image: busybox
@@ -47,17 +47,17 @@ class InstancesTest {
                         extends: [small]
                         security: {privileged: false}
                         """)));
-        return new Instances(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), () -> profiles, HOST,
+        return Containers.onLxc(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, HOST,
                 new AgentLog(new Events(), AgentLog.Level.INFO));
     }
 
     @Test
     void launchesFromAProfileOnTheBusyboxImage(LxcSandbox sandbox) {
-        Instances instances = instances(sandbox);
+        Containers containers = containers(sandbox);
         String name = sandbox.name("web1");
-        ContainerRecord record = instances.launch(name, List.of("small"), null, null);
+        ContainerRecord record = containers.launch(name, List.of("small"), null);
         assertThat(record.profiles()).containsExactly("small");
-        assertThat(instances.record(name)).isEqualTo(record);
+        assertThat(containers.specs.record(name)).isEqualTo(record);
         try (LxcContainer c = Lxc.open(name, sandbox.lxcpath())) {
             assertThat(c.state()).isEqualTo(LxcState.RUNNING);
             assertThat(c.memoryLimit()).isEqualTo(64L << 20);
@@ -65,26 +65,26 @@ class InstancesTest {
             assertThat(c.run(LxcCommand.of("sh", "-c", "cat /proc/1/environ | tr '\\\\0' '\\\\n' | grep GREETING"))
                     .stdoutText()).contains("GREETING=hello");
         }
-        instances.delete(name);
+        containers.lifecycle.delete(name, false);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
-        assertThatThrownBy(() -> instances.record(name)).isInstanceOf(AgentException.NotFound.class);
+        assertThatThrownBy(() -> containers.specs.record(name)).isInstanceOf(AgentException.NotFound.class);
     }
 
     @Test
     void aTornRecordAfterAHostCrashIsRecoveredAsAnInterruptedLaunch(LxcSandbox sandbox) throws Exception {
         // Records are flushed behind the operation; a host crash can leave a launch's first record empty.
-        Instances instances = instances(sandbox);
+        Containers containers = containers(sandbox);
         String kept = sandbox.name("kept");
         String torn = sandbox.name("torn");
-        instances.launch(kept, List.of("small"), null, null);
-        instances.launch(torn, List.of("small"), null, null);
+        containers.launch(kept, List.of("small"), null);
+        containers.launch(torn, List.of("small"), null);
         int keptPid;
         try (LxcContainer c = Lxc.open(kept, sandbox.lxcpath())) {
             keptPid = c.initPid().orElseThrow();
         }
         java.nio.file.Files.write(sandbox.lxcpath().resolve(torn).resolve("berth.json"), new byte[0]);
 
-        List<String> actions = instances(sandbox).recover();
+        List<String> actions = containers(sandbox).lifecycle.recover();
 
         assertThat(actions).containsExactly("rolled back the interrupted launch of " + torn);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).containsExactly(kept);
@@ -92,48 +92,48 @@ class InstancesTest {
         try (LxcContainer c = Lxc.open(kept, sandbox.lxcpath())) {
             assertThat(c.initPid().orElseThrow()).as("a ready container is left running").isEqualTo(keptPid);
         }
-        instances.delete(kept);
+        containers.lifecycle.delete(kept, false);
     }
 
     @Test
     void aLaunchThatFailsLeavesNothingAndFreesTheName(LxcSandbox sandbox) {
-        Instances instances = instances(sandbox);
+        Containers containers = containers(sandbox);
         String name = sandbox.name("fail");
         // Unprivileged on the overlay rootfs: liblxc cannot make the overlay's work dir as the mapped
         // root and refuses to start it (until Berth mounts the overlay itself; the unprivileged issue).
-        assertThatThrownBy(() -> instances.launch(name, List.of("broken"), null, null))
+        assertThatThrownBy(() -> containers.launch(name, List.of("broken"), null))
                 .isInstanceOf(dev.berth.lxc.LxcException.StartFailed.class);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
         assertThat(sandbox.lxcpath().resolve(name)).doesNotExist();
-        instances.launch(name, List.of("small"), null, null);
-        instances.delete(name);
+        containers.launch(name, List.of("small"), null);
+        containers.lifecycle.delete(name, false);
     }
 
     @Test
     void badInputIsRefusedBeforeAnythingIsTouched(LxcSandbox sandbox) {
-        Instances instances = instances(sandbox);
-        assertThatThrownBy(() -> instances.launch("a/b", List.of("small"), null, null))
+        Containers containers = containers(sandbox);
+        assertThatThrownBy(() -> containers.launch("a/b", List.of("small"), null))
                 .isInstanceOf(dev.berth.lxc.LxcException.InvalidName.class);
-        assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("smal"), null, null))
+        assertThatThrownBy(() -> containers.launch(sandbox.name("x"), List.of("smal"), null))
                 .isInstanceOf(ProfileException.class).hasMessageContaining("did you mean 'small'?");
-        assertThatThrownBy(() -> instances.launch(sandbox.name("x"), List.of("small"), null, "no-such-image"))
+        assertThatThrownBy(() -> containers.launcher.launch(sandbox.name("x"), new Launcher.LaunchRequest(List.of("small"), null, "no-such-image", false)))
                 .isInstanceOf(AgentException.NotFound.class).hasMessageContaining("no image \"no-such-image\"");
-        assertThatThrownBy(() -> instances.delete(sandbox.name("ghost"))).isInstanceOf(AgentException.NotFound.class);
+        assertThatThrownBy(() -> containers.lifecycle.delete(sandbox.name("ghost"), false)).isInstanceOf(AgentException.NotFound.class);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
     }
 
     @Test
     void ofTwentyConcurrentLaunchesOfOneNameExactlyOneSucceeds(LxcSandbox sandbox) throws Exception {
-        Instances instances = instances(sandbox);
-        instances.launch(sandbox.name("warm"), List.of("small"), null, null); // builds the image first
+        Containers containers = containers(sandbox);
+        containers.launch(sandbox.name("warm"), List.of("small"), null); // builds the image first
         String name = sandbox.name("dup");
         List<Callable<String>> launches = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             launches.add(() -> {
                 try {
-                    instances.launch(name, List.of("small"), null, null);
+                    containers.launch(name, List.of("small"), null);
                     return "ok";
-                } catch (AgentException.Conflict e) {
+                } catch (AgentException.Busy | AgentException.Conflict e) {
                     return "conflict";
                 }
             });
@@ -146,7 +146,7 @@ class InstancesTest {
         }
         assertThat(outcomes).containsOnlyOnce("ok").hasSize(20);
         assertThat(outcomes.stream().filter("conflict"::equals)).hasSize(19);
-        instances.delete(name);
-        instances.delete(sandbox.name("warm"));
+        containers.lifecycle.delete(name, false);
+        containers.lifecycle.delete(sandbox.name("warm"), false);
     }
 }

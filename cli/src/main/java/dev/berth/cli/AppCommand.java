@@ -62,7 +62,7 @@ final class AppCommand {
         if (app.hasNonNull("pid")) {
             out.println("PID:        " + app.path("pid").asInt() + " (its init, in the system container)");
         }
-        if (app.has("revisions")) {
+        if (app.hasNonNull("revisions")) {
             out.println("Revisions:");
             for (JsonNode r : app.path("revisions")) {
                 out.println("  " + (r.path("current").asBoolean() ? "* " : "  ") + r.path("revision").asInt() + "  "

@@ -2,6 +2,7 @@ package dev.berth.agent;
 
 import dev.berth.agent.api.ApiServer;
 import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.app.AppMonitor;
 import dev.berth.agent.app.AppService;
 import dev.berth.agent.container.ContainerExec;
 import dev.berth.agent.container.ContainerFiles;
@@ -211,7 +212,7 @@ public final class Berthd implements AutoCloseable {
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
-    private long appMonitor = -1;
+    private long appTicker = -1;
     private long driftScheduler = -1;
 
     public Berthd(Settings settings) {
@@ -323,27 +324,29 @@ public final class Berthd implements AutoCloseable {
         snapshotter = v.setPeriodic(1000, id -> v.executeBlocking(snapshots::scheduled, true).onSuccess(done -> done.forEach(
                 line -> log.info("Automatic snapshots: " + line))));
         operations = new Operations(events, log, settings.stateDir().resolve("operations"));
-        AppService apps = new AppService(runtime, specs, locks, appImages, events, log);
+        ContainerFiles files = new ContainerFiles(runtime);
+        AppMonitor appMonitor = new AppMonitor(runtime, specs, files, events, log);
+        AppService apps = new AppService(runtime, specs, files, locks, appImages, appMonitor, events, log);
         for (String action : apps.recoverUpgrades()) {
             log.warn(action);
         }
         // App states and health checks: a file read per running app each half second, the checks when due (virtual threads).
-        appMonitor = v.setPeriodic(25, id -> {
-            if (apps.due()) { // a volatile read on the event loop; the work, when there is some, on a worker
+        appTicker = v.setPeriodic(25, id -> {
+            if (appMonitor.due()) { // a volatile read on the event loop; the work, when there is some, on a worker
                 v.executeBlocking(() -> {
-                    apps.tick();
+                    appMonitor.tick();
                     return null;
                 }, true);
             }
         });
-        DriftService drift = new DriftService(runtime, specs, reconfigure, events, log, settings.driftConcurrency());
+        DriftService drift = new DriftService(runtime, specs, files, reconfigure, events, log, settings.driftConcurrency());
         // Scheduled drift checks: each container at its profile's interval (jittered), at most drift-concurrency at once.
         driftScheduler = v.setPeriodic(1000, id -> v.executeBlocking(() -> {
             drift.tick();
             return null;
         }, true));
         ApiServer api = new ApiServer(v, new ApiServer.Services(lifecycle, launcher, specs, reconfigure, snapshots,
-                new ContainerFiles(runtime), new ContainerExec(runtime), images, profiles,
+                files, new ContainerExec(runtime), images, profiles,
                 new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps, drift,
                 operations, events, log));
         Files.createDirectories(settings.socket().toAbsolutePath().getParent());
@@ -375,7 +378,7 @@ public final class Berthd implements AutoCloseable {
         }
         v.cancelTimer(reaper);
         v.cancelTimer(snapshotter);
-        v.cancelTimer(appMonitor);
+        v.cancelTimer(appTicker);
         v.cancelTimer(driftScheduler);
         if (network != null) {
             network.close(); // its forwards, before the event loops they run on

@@ -1,5 +1,7 @@
 package dev.berth.agent.api;
 
+import dev.berth.agent.api.model.Models;
+
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.oci.AppImageStore;
 import dev.berth.agent.container.ContainerSpecs;
@@ -59,14 +61,14 @@ final class AppImageRoutes {
             // in use: named by a container's profile, or running in one (an upgrade's revision)
             java.util.Set<String> users = new java.util.TreeSet<>(specs.usingAppImage(written -> names(written, image)));
             for (String name : lifecycle.names()) {
-                dev.berth.agent.app.AppService.View view = apps.view(name);
+                dev.berth.agent.app.AppMonitor.View view = apps.view(name);
                 if (view != null && image.digest().equals(view.digest())) {
                     users.add(name);
                 }
             }
             images.delete(image, java.util.List.copyOf(users));
             log.info("Deleted app image " + image.reference() + " " + image.digest());
-            return Map.of("deleted", image.digest());
+            return new Models.Deleted(image.digest());
         }, 200);
     }
 
@@ -101,25 +103,12 @@ final class AppImageRoutes {
         });
     }
 
-    static Map<String, Object> view(AppImageStore.AppImage image) {
-        Map<String, Object> view = new LinkedHashMap<>();
-        view.put("name", image.name());
-        view.put("tag", image.tag());
-        view.put("reference", image.reference());
-        view.put("digest", image.digest());
-        view.put("size", image.size());
-        view.put("layers", image.layers().size());
-        view.put("imported", image.imported().toString());
-        view.put("source", image.source());
-        Map<String, Object> config = new LinkedHashMap<>();
-        config.put("entrypoint", image.config().entrypoint());
-        config.put("cmd", image.config().cmd());
-        config.put("env", image.config().env());
-        config.put("workdir", image.config().workdir());
-        config.put("user", image.config().user());
-        config.put("exposedPorts", image.config().exposedPorts());
-        view.put("config", config);
-        view.put("layerDigests", image.layers().stream().map(AppImageStore.Layer::digest).toList());
-        return view;
+    static Models.AppImage view(AppImageStore.AppImage image) {
+        AppImageStore.Config c = image.config();
+        return new Models.AppImage(image.name(), image.tag(), image.reference(), image.digest(), image.size(), image.layers().size(),
+                image.imported(), image.source(),
+                new Models.AppImageConfig(c.entrypoint(), c.cmd(), c.env(), c.workdir(), c.user(), c.exposedPorts()),
+                image.layers().stream().map(AppImageStore.Layer::digest).toList());
     }
+
 }

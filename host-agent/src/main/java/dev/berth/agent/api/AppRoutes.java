@@ -50,17 +50,8 @@ final class AppRoutes {
         String name = ctx.pathParam("name");
         lifecycle.checkName(name);
         api.blocking(ctx, () -> {
-            AppService.View view = view(name);
-            Map<String, Object> body = new LinkedHashMap<String, Object>(ApiServer.JSON.convertValue(Views.appState(view), Map.class));
-            AppService.Detail detail = apps.detail(name);
-            if (detail != null) {
-                if (detail.pid() != null) {
-                    body.put("pid", detail.pid());
-                }
-                body.put("revisions", detail.revisions().stream().map(r -> Map.of("revision", r.number(), "image", r.image(),
-                        "digest", r.digest(), "installed", r.installed().toString(), "current", r.number() == detail.current())).toList());
-            }
-            return body;
+            dev.berth.agent.app.AppMonitor.View view = view(name);
+            return Views.appDetail(view, apps.detail(name));
         }, 200);
     }
 
@@ -72,11 +63,11 @@ final class AppRoutes {
         }
     }
 
-    private AppService.View view(String name) {
+    private dev.berth.agent.app.AppMonitor.View view(String name) {
         if (lifecycle.status(name) == null) {
             throw new AgentException.NotFound("no container \"" + name + "\"");
         }
-        AppService.View view = apps.view(name);
+        dev.berth.agent.app.AppMonitor.View view = apps.view(name);
         if (view == null) {
             throw new AgentException.NotFound("container \"" + name + "\" has no app: its profiles have no app section");
         }
@@ -121,10 +112,8 @@ final class AppRoutes {
                 () -> result(apps.rollback(name, request.revision(), timeout)))));
     }
 
-    /** An outcome as the operation's metadata (which takes a map). */
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> result(AppService.Outcome outcome) {
-        return ApiServer.JSON.convertValue(outcome, Map.class);
+    private static Models.AppOutcome result(AppService.Outcome o) {
+        return new Models.AppOutcome(o.container(), o.revision(), o.image(), o.digest(), o.health(), o.note());
     }
 
     private static Duration timeout(Integer seconds) {

@@ -268,7 +268,7 @@ final class ContainerRoutes {
         Boolean enforce = action.equals("reconcile") ? Boolean.TRUE : null;
         api.accepted(ctx, operations.submit(new dev.berth.agent.ops.Operations.Work(
                 (action.equals("check") ? "Checking drift of " : "Reconciling ") + name, name, null, false, false,
-                () -> ApiServer.JSON.convertValue(drift.check(name, enforce), Map.class))));
+                () -> drift.check(name, enforce))));
     }
     /** The last drift check's one word for a list, or null when none has run. */
     private String driftSummary(String name) {
@@ -277,7 +277,7 @@ final class ContainerRoutes {
     }
     /** The app's one-word state for a list (from the agent's cache: no process is started), or null without an app. */
     private String appSummary(String name) {
-        dev.berth.agent.app.AppService.View view = appService.view(name);
+        dev.berth.agent.app.AppMonitor.View view = appService.view(name);
         return view == null ? null : view.summary();
     }
 }

@@ -102,13 +102,7 @@ final class ExecRoutes {
                 feed.get();
                 awaitOutput(name, CompletableFuture.allOf(outPump, errPump));
             }
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("exitCode", exitCode);
-            result.put("stdout", out.text());
-            result.put("stderr", err.text());
-            result.put("truncated", out.dropped() + err.dropped() > 0);
-            result.put("timedOut", timedOut.get());
-            return result;
+            return new Models.ExecOutput(exitCode, out.text(), err.text(), out.dropped() + err.dropped() > 0, timedOut.get());
         })));
     }
 
@@ -208,7 +202,7 @@ final class ExecRoutes {
         }).onFailure(ctx::fail);
     }
 
-    private Map<String, Object> run(String name, Command command, boolean tty, Models.ExecRequest request,
+    private Models.ExecExit run(String name, Command command, boolean tty, Models.ExecRequest request,
                                     CompletableFuture<ServerWebSocket> socket) throws Exception {
         ServerWebSocket ws;
         try {
@@ -243,13 +237,9 @@ final class ExecRoutes {
                 throw e;
             }
             awaitOutput(name, CompletableFuture.allOf(out, err));
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("exitCode", exitCode);
-            result.put("timedOut", timedOut.get());
-            result.put("clientDisconnected", clientGone.get());
-            ws.writeTextMessage(ApiServer.JSON.writeValueAsString(Map.of("type", "exit", "exitCode", exitCode, "timedOut", timedOut.get())))
+            ws.writeTextMessage(ApiServer.JSON.writeValueAsString(new Models.ExitMessage("exit", exitCode, timedOut.get())))
                     .onComplete(v -> ws.close((short) 1000, "exit " + exitCode));
-            return result;
+            return new Models.ExecExit(exitCode, timedOut.get(), clientGone.get());
         } finally {
             input.shutdown();
         }

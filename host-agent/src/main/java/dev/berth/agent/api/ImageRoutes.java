@@ -195,7 +195,7 @@ final class ImageRoutes {
             Image image = images.get(ref);
             images.delete(image, specs.usingImage(image.fingerprint()));
             log.info("Deleted image " + image.fingerprint().substring(0, 12) + " " + image.aliases());
-            return Map.of("deleted", image.fingerprint());
+            return new Models.Deleted(image.fingerprint());
         }, 200);
     }
 
@@ -234,12 +234,7 @@ final class ImageRoutes {
                 image.packages().size(), specs.usingImage(image.fingerprint()));
     }
 
-    private static Map<String, Object> result(Image image, boolean cached) {
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("fingerprint", image.fingerprint());
-        result.put("aliases", image.aliases());
-        result.put("size", image.size());
-        result.put("cached", cached);
-        return result;
+    private static Models.ImageBuilt result(Image image, boolean cached) {
+        return new Models.ImageBuilt(image.fingerprint(), image.aliases(), image.size(), cached);
     }
 }

@@ -7,7 +7,6 @@ import dev.berth.agent.container.Snapshotting;
 import dev.berth.agent.ops.Operations;
 import dev.berth.agent.store.Volumes;
 import io.vertx.ext.web.RoutingContext;
-import java.util.Map;
 
 /**
  * Snapshots ({@code /1.0/containers/{name}/snapshots}: list, create, restore, delete; the changes
@@ -91,7 +90,7 @@ final class StorageRoutes {
         String name = ctx.pathParam("name");
         api.blocking(ctx, () -> {
             volumes.delete(name);
-            return Map.of("deleted", name);
+            return new Models.Deleted(name);
         }, 200);
     }
 }

@@ -16,12 +16,21 @@ final class Views {
     }
 
     /** Null without an app. */
-    static Models.AppState appState(AppService.View v) {
+    static Models.AppState appState(dev.berth.agent.app.AppMonitor.View v) {
         return v == null ? null : new Models.AppState(v.image(), v.digest(), v.revision(), v.state().word(), v.health().word(), v.restarts(),
                 v.exitCode(), v.since(), v.healthOutput(), v.summary());
     }
 
     static Models.Reapplied reapplied(dev.berth.agent.container.Reconfigure.Reapplied r) {
         return new Models.Reapplied(r.appliedLive(), r.pending());
+    }
+
+    /** An app's state with its runtime's detail (null while the container does not run). */
+    static Models.AppDetail appDetail(dev.berth.agent.app.AppMonitor.View view, dev.berth.agent.app.AppService.Detail detail) {
+        Models.AppState a = appState(view);
+        return new Models.AppDetail(a.image(), a.digest(), a.revision(), a.status(), a.health(), a.restarts(), a.exitCode(), a.since(),
+                a.healthOutput(), a.summary(), detail == null ? null : detail.pid(), detail == null ? null
+                : detail.revisions().stream().map(r -> new Models.AppRevision(r.number(), r.image(), r.digest(), r.installed(),
+                        r.number() == detail.current())).toList());
     }
 }

@@ -23,11 +23,13 @@ final class AppStart {
 
     private final ContainerRuntime runtime;
     private final ContainerSpecs specs;
+    private final ContainerFiles files;
     private final AgentLog log;
 
     AppStart(ContainerRuntime runtime, ContainerSpecs specs, AgentLog log) {
         this.runtime = runtime;
         this.specs = specs;
+        this.files = new ContainerFiles(runtime);
         this.log = log;
     }
 
@@ -36,7 +38,7 @@ final class AppStart {
      * waits until it has reported, so that a runtime that cannot run at all fails the launch.
      */
     void awaitSupervisor(String name, RuntimeContainer container, int pid, InitSystem init) throws InterruptedException {
-        try (ContainerRoot root = ContainerRoot.ofProcess(name, pid, runtime.idShift(name))) {
+        try (ContainerRoot root = files.runningRoot(name, pid)) {
             if (AppRuntime.agentStarts(init)) {
                 AppRuntime.start(container, root, init);
             }
@@ -61,7 +63,7 @@ final class AppStart {
         }
         try (RuntimeContainer container = runtime.open(name)) {
             int pid = container.initPid().orElse(-1);
-            try (ContainerRoot root = ContainerRoot.ofProcess(name, pid, runtime.idShift(name))) {
+            try (ContainerRoot root = files.runningRoot(name, pid)) {
                 AppRuntime.start(container, root, init);
             }
         } catch (RuntimeException e) {

@@ -37,7 +37,12 @@ public final class ContainerFiles {
             throw new AgentException.Conflict("container \"" + name + "\" is " + probe.state().name().toLowerCase(Locale.ROOT)
                     + "; files are reached through its running root: start it first");
         }
-        return ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name));
+        return runningRoot(name, probe.pid());
+    }
+
+    /** The root of container {@code name} whose init is {@code initPid} (from a probe the caller made). The caller closes it. */
+    public ContainerRoot runningRoot(String name, int initPid) {
+        return ContainerRoot.ofProcess(name, initPid, runtime.idShift(name));
     }
 
     /** Where a pull writes: {@link #open} is called once, with what is at the path, before any content. */

@@ -4,6 +4,7 @@ import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.files.ContainerRoot;
+import dev.berth.agent.container.ContainerFiles;
 import dev.berth.agent.container.ContainerSpecs;
 import dev.berth.agent.container.Reconfigure;
 import dev.berth.agent.runtime.ContainerRuntime;
@@ -50,6 +51,7 @@ public final class DriftService {
 
     private final ContainerRuntime runtime;
     private final ContainerSpecs specs;
+    private final ContainerFiles files;
     private final Reconfigure reconfigure;
     private final Events events;
     private final AgentLog log;
@@ -59,10 +61,11 @@ public final class DriftService {
     private final Map<String, Instant> due = new ConcurrentHashMap<>();
     private final Set<String> checking = ConcurrentHashMap.newKeySet();
 
-    public DriftService(ContainerRuntime runtime, ContainerSpecs specs, Reconfigure reconfigure, Events events, AgentLog log,
-                        int concurrency) {
+    public DriftService(ContainerRuntime runtime, ContainerSpecs specs, ContainerFiles files, Reconfigure reconfigure, Events events,
+                        AgentLog log, int concurrency) {
         this.runtime = runtime;
         this.specs = specs;
+        this.files = files;
         this.reconfigure = reconfigure;
         this.events = events;
         this.log = log;
@@ -119,7 +122,7 @@ public final class DriftService {
                 if (spec != null) {
                     stage("puppet", spec.binary() + " apply --noop" + (reconcile ? ", then a real run if anything drifted" : ""));
                     try (RuntimeContainer container = runtime.open(name);
-                         ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
+                         ContainerRoot root = files.runningRoot(name, probe.pid())) {
                         PuppetBridge.Outcome outcome = new PuppetBridge(spec.binary())
                                 .check(new AgentAccess(container, root), spec, reconcile, spec.timeout());
                         drift.addAll(outcome.drift());
@@ -166,7 +169,7 @@ public final class DriftService {
         slots.acquireUninterruptibly();
         long start = System.nanoTime();
         try (RuntimeContainer container = runtime.open(name);
-             ContainerRoot root = ContainerRoot.ofProcess(name, probe.pid(), runtime.idShift(name))) {
+             ContainerRoot root = files.runningRoot(name, probe.pid())) {
             PuppetBridge.Outcome outcome = new PuppetBridge(spec.binary()).apply(new AgentAccess(container, root), spec, false, spec.timeout());
             DriftReport report = new DriftReport(name, Instant.now(), "apply", outcome.failed() ? DriftReport.FAILED : DriftReport.IN_SYNC,
                     List.of(), outcome.failures(), (System.nanoTime() - start) / 1_000_000, outcome.puppetVersion());

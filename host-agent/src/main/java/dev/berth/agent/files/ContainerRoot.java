@@ -28,7 +28,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class ContainerRoot implements AutoCloseable {
 
     private static final long RESOLVE = Native.RESOLVE_BENEATH | Native.RESOLVE_NO_MAGICLINKS;
-    private static final int MAX_DEPTH = 64;
+    static final int MAX_DEPTH = 64;
 
     private final int rootFd;
     private final String container;
@@ -224,54 +224,7 @@ public final class ContainerRoot implements AutoCloseable {
      * Writes directory {@code path}'s tree (not following symlinks) as a tar stream, names relative to it.
      */
     public void archive(String path, OutputStream out) {
-        int fd = resolve(path, Native.O_PATH | Native.O_DIRECTORY | Native.O_CLOEXEC);
-        try {
-            Path base = proc(fd).resolve("."); // "." so that the walk enters the descriptor's directory
-            Tar.Writer tar = new Tar.Writer(out);
-            // One filesystem, as tar --one-file-system: a pull of / does not walk into /proc, /sys or /dev.
-            Object device = Files.getAttribute(base, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-            Files.walkFileTree(base, java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class), MAX_DEPTH,
-                    new java.nio.file.SimpleFileVisitor<>() {
-                        @Override
-                        public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes a)
-                                throws IOException {
-                            if (!dir.equals(base) && !device.equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
-                                return java.nio.file.FileVisitResult.SKIP_SUBTREE;
-                            }
-                            add(dir);
-                            return java.nio.file.FileVisitResult.CONTINUE;
-                        }
-
-                        @Override
-                        public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a)
-                                throws IOException {
-                            add(file);
-                            return java.nio.file.FileVisitResult.CONTINUE;
-                        }
-
-                        private void add(Path p) throws IOException {
-                            if (p.equals(base)) {
-                                return;
-                            }
-                            String name = base.relativize(p).toString();
-                            Stat stat = statOf(p, path + "/" + name, true);
-                            Tar.Entry entry = new Tar.Entry(name, stat.type(), stat.mode(), stat.uid(), stat.gid(), stat.size(),
-                                    stat.mtime(), stat.linkTarget());
-                            if (stat.type() == Tar.Type.FILE) {
-                                try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-                                    tar.add(entry, in);
-                                }
-                            } else if (stat.type() != Tar.Type.OTHER) {
-                                tar.add(entry, InputStream.nullInputStream());
-                            }
-                        }
-                    });
-            tar.finish();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            Native.close(fd);
-        }
+        RootArchive.write(this, path, out);
     }
 
     /**
@@ -415,7 +368,7 @@ public final class ContainerRoot implements AutoCloseable {
         }
     }
 
-    private Stat statOf(Path p, String path, boolean noFollow) {
+    Stat statOf(Path p, String path, boolean noFollow) {
         try {
             Map<String, Object> a = noFollow
                     ? Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isRegularFile,isSymbolicLink",
@@ -432,7 +385,7 @@ public final class ContainerRoot implements AutoCloseable {
         }
     }
 
-    private int resolve(String path, int flags) {
+    int resolve(String path, int flags) {
         // "" is the root itself: the parent of a top-level path such as /atroot
         List<String> parts = path.isEmpty() ? List.of() : parts(path);
         String relative = parts.isEmpty() ? "." : String.join("/", parts);
@@ -503,7 +456,7 @@ public final class ContainerRoot implements AutoCloseable {
         return (path.startsWith("/") ? path : "/" + path) + " in " + container;
     }
 
-    private static Path proc(int fd) {
+    static Path proc(int fd) {
         return Path.of("/proc/self/fd/" + fd);
     }
 

@@ -68,14 +68,16 @@ public final class Containers implements AutoCloseable {
 
     /** The app service over these containers. */
     public AppService apps(Events events) {
-        return new AppService(runtime, specs, locks, appImages, events, log);
+        ContainerFiles files = new ContainerFiles(runtime);
+        return new AppService(runtime, specs, files, locks, appImages, new dev.berth.agent.app.AppMonitor(runtime, specs, files, events, log),
+                events, log);
     }
 
     /** Everything the API needs, over these containers. */
     public ApiServer.Services services(Operations operations, Events events, Volumes volumes, int driftConcurrency) {
         return new ApiServer.Services(lifecycle, launcher, specs, reconfigure, snapshots, new ContainerFiles(runtime),
                 new ContainerExec(runtime), images, profiles, volumes, appImages, apps(events),
-                new DriftService(runtime, specs, reconfigure, events, log, driftConcurrency), operations, events, log);
+                new DriftService(runtime, specs, new ContainerFiles(runtime), reconfigure, events, log, driftConcurrency), operations, events, log);
     }
 
     @Override

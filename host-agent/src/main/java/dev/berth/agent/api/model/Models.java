@@ -135,4 +135,47 @@ public final class Models {
     /** The answer to a file push: the path written, file or directory, and a directory's entries. */
     public record Pushed(String path, String type, Integer entries) {
     }
+
+    /** The result of a delete: what is gone (a digest, fingerprint or name). */
+    public record Deleted(String deleted) {
+    }
+
+    /** An app image in the agent's store. */
+    public record AppImage(String name, String tag, String reference, String digest, long size, int layers, Instant imported,
+                           String source, AppImageConfig config, List<String> layerDigests) {
+    }
+
+    /** An app image's run-time defaults, from its OCI config. */
+    public record AppImageConfig(List<String> entrypoint, List<String> cmd, List<String> env, String workdir, String user,
+                                 List<String> exposedPorts) {
+    }
+
+    /** {@code GET .../app}: the app's state, with crun's pid for it and the revisions unpacked while the container runs. */
+    public record AppDetail(String image, String digest, int revision, String status, String health, int restarts, Integer exitCode,
+                            Instant since, String healthOutput, String summary, Integer pid, List<AppRevision> revisions) {
+    }
+
+    /** One unpacked revision of an app. */
+    public record AppRevision(int revision, String image, String digest, Instant installed, boolean current) {
+    }
+
+    /** What an app operation did: the revision running after it, and a note (a rollback's reason). */
+    public record AppOutcome(String container, int revision, String image, String digest, String health, String note) {
+    }
+
+    /** An image build or import: the image, and whether a cached one with the same recipe was used. */
+    public record ImageBuilt(String fingerprint, List<String> aliases, long size, boolean cached) {
+    }
+
+    /** A collected command's result: its exit code and up to 1 MiB of each stream. */
+    public record ExecOutput(int exitCode, String stdout, String stderr, boolean truncated, boolean timedOut) {
+    }
+
+    /** A streamed command's result. */
+    public record ExecExit(int exitCode, boolean timedOut, boolean clientDisconnected) {
+    }
+
+    /** The last message on a streamed command's WebSocket. */
+    public record ExitMessage(String type, int exitCode, boolean timedOut) {
+    }
 }

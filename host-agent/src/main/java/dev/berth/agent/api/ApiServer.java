@@ -3,7 +3,6 @@ package dev.berth.agent.api;
 import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.api.model.Models;
 import dev.berth.agent.image.ImageStore;
 import dev.berth.agent.app.AppService;
@@ -46,10 +45,7 @@ public final class ApiServer {
     /** How long a container's monitor may take to answer a state query before the API gives up on it. */
     static final Duration STATE_TIMEOUT = Duration.ofSeconds(10);
     /** No request of the API nests deeper than a handful of levels; 64 bounds what a parser does for a hostile body. */
-    static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
-            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder().maxNestingDepth(64).build()).build())
-            .findAndRegisterModules()
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     /** What the routes call: built by the composition root ({@code Berthd}) or a test, and given here whole. */
     public record Services(Lifecycle lifecycle, Launcher launcher, ContainerSpecs specs, Reconfigure reconfigure,

@@ -16,7 +16,7 @@ import java.util.Optional;
  */
 record UpgradeIntent(int previous, int next, String image, boolean verified) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
     static final String FILE = "app-upgrade.json";
 
     void write(Path containerDir) {

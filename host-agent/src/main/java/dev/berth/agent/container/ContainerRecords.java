@@ -1,7 +1,6 @@
 package dev.berth.agent.container;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.error.AgentException;
 import dev.berth.agent.ops.AgentLog;
 import dev.berth.agent.store.AtomicFiles;
@@ -25,8 +24,7 @@ import java.util.concurrent.Executors;
 public final class ContainerRecords implements AutoCloseable {
 
     static final String FILE = "berth.json";
-    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
-            .enable(SerializationFeature.INDENT_OUTPUT).disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    private static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     private final Path lxcpath;
     private final AgentLog log;
@@ -61,7 +59,7 @@ public final class ContainerRecords implements AutoCloseable {
     void write(ContainerRecord record) throws IOException {
         cache.remove(record.name());
         Path file = file(record.name());
-        AtomicFiles.write(file, JSON.writeValueAsBytes(record), false);
+        AtomicFiles.write(file, dev.berth.agent.store.Json.PRETTY.writeValueAsBytes(record), false);
         cache.put(record.name(), record);
         flusher.execute(() -> {
             try {

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public final class Overrides {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     private Overrides() {
     }

@@ -103,7 +103,7 @@ final class Snapshots {
     }
 
     static final String RESTORE_INTENT = "restore.json";
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     /**
      * Records that snapshot {@code name} is about to be restored over the container, before anything

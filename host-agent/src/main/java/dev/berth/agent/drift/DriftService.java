@@ -2,7 +2,6 @@ package dev.berth.agent.drift;
 
 import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.files.ContainerRoot;
 import dev.berth.agent.container.ContainerFiles;
 import dev.berth.agent.container.ContainerSpecs;
@@ -46,8 +45,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class DriftService {
 
     static final String FILE = "drift.json";
-    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     private final ContainerRuntime runtime;
     private final ContainerSpecs specs;
@@ -189,7 +187,7 @@ public final class DriftService {
         Path file = runtime.lxcpath().resolve(report.container()).resolve(FILE);
         try {
             if (Files.isDirectory(file.getParent())) {
-                AtomicFiles.write(file, JSON.writeValueAsBytes(report));
+                AtomicFiles.write(file, dev.berth.agent.store.Json.PRETTY.writeValueAsBytes(report));
             }
         } catch (IOException e) {
             log.warn("Cannot keep the drift report of " + report.container() + ": " + e.getMessage());

@@ -1,9 +1,7 @@
 package dev.berth.agent.image;
 
 import dev.berth.agent.error.AgentException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.store.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,9 +36,7 @@ public final class ImageStore {
 
     private static final Pattern ALIAS = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}");
     private static final Pattern HEX = Pattern.compile("[0-9a-f]{64}");
-    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
-            .enable(SerializationFeature.INDENT_OUTPUT).disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     private final Path dir;
 
@@ -286,7 +282,7 @@ public final class ImageStore {
 
     private void write(Image image) {
         try {
-            AtomicFiles.write(dir.resolve(image.fingerprint()).resolve("image.json"), JSON.writeValueAsBytes(new Record(
+            AtomicFiles.write(dir.resolve(image.fingerprint()).resolve("image.json"), dev.berth.agent.store.Json.PRETTY.writeValueAsBytes(new Record(
                     image.fingerprint(), image.aliases(), image.size(), image.created(), image.recipe(), image.lxcConfig(),
                     image.packages())));
         } catch (IOException e) {
@@ -312,7 +308,7 @@ public final class ImageStore {
             if (known != null && known.fileKey().equals(attributes.fileKey()) && known.modified().equals(attributes.lastModifiedTime())) {
                 return known.image();
             }
-            Record r = JSON.readValue(file.toFile(), Record.class);
+            Record r = dev.berth.agent.store.Json.LENIENT.forType(Record.class).readValue(file.toFile());
             Image image = new Image(r.fingerprint(), r.aliases(), r.size(), r.created(), r.recipe(), r.lxcConfig(), r.packages(),
                     entry.resolve("rootfs"));
             PARSED.put(entry, new Parsed(attributes.fileKey(), attributes.lastModifiedTime(), image));

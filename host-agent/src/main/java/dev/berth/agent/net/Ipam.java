@@ -2,7 +2,6 @@ package dev.berth.agent.net;
 
 import dev.berth.agent.error.AgentException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.berth.agent.store.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,7 +19,7 @@ import java.util.TreeMap;
  */
 public final class Ipam {
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     private final Path file;
     private final Subnet subnet;
@@ -127,7 +126,7 @@ public final class Ipam {
             Files.createDirectories(file.getParent());
             Map<String, String> out = new TreeMap<>();
             leases.forEach((n, a) -> out.put(n, Subnet.text(a)));
-            AtomicFiles.write(file, JSON.writeValueAsBytes(new Saved(subnet.toString(), out)), true);
+            AtomicFiles.write(file, dev.berth.agent.store.Json.PRETTY.writeValueAsBytes(new Saved(subnet.toString(), out)), true);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the address book " + file, e);
         }

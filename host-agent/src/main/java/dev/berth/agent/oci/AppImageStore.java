@@ -42,10 +42,7 @@ import java.util.zip.GZIPInputStream;
  */
 public final class AppImageStore {
 
-    static final ObjectMapper JSON = new ObjectMapper()
-            .registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
-            .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    static final ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
     static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     static final Pattern NAME = Pattern.compile("[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*");
     static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
@@ -316,7 +313,7 @@ public final class AppImageStore {
         }
         try {
             for (JsonNode node : JSON.readTree(file.toFile())) {
-                AppImage image = JSON.treeToValue(node, AppImage.class);
+                AppImage image = dev.berth.agent.store.Json.LENIENT.forType(AppImage.class).readValue(node);
                 all.put(image.digest(), image);
             }
         } catch (IOException e) {
@@ -331,7 +328,7 @@ public final class AppImageStore {
             Files.createDirectories(dir);
             Path temp = dir.resolve(".images.json.tmp");
             try (OutputStream out = Files.newOutputStream(temp)) {
-                out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(all.values()));
+                out.write(dev.berth.agent.store.Json.PRETTY.writeValueAsBytes(all.values()));
             }
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 channel.force(true);

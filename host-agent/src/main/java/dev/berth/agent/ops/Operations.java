@@ -200,8 +200,7 @@ public final class Operations implements AutoCloseable {
 
     /** Where each operation is written when it starts and when it ends, or null to keep them in memory only. */
     private final java.nio.file.Path journal;
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper()
-            .findAndRegisterModules().disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = dev.berth.agent.store.Json.MAPPER;
 
     public Operations(Events events, AgentLog log) {
         this(events, log, null);

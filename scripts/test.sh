@@ -13,6 +13,11 @@ say "Building and testing (mvn verify)"
 status=0
 mvn_berth verify "$@" || status=$?
 
+if [ $status -eq 0 ]; then
+  # The logic tests must need neither root nor liblxc: run them again as a user who has neither.
+  "$BERTH_ROOT/scripts/test-no-root.sh" nobody || status=$?
+fi
+
 say "Checking that the tests left nothing behind"
 leaks=()
 for dir in /var/tmp/berth-test/*/; do

@@ -56,6 +56,37 @@ public final class Containers implements AutoCloseable {
         this.lifecycle = new Lifecycle(runtime, host, records, locks, specs, net, log);
     }
 
+    /** Images for the tests on a FakeRuntime: one store per test JVM (busybox made once), removed when it exits. */
+    private static Path fakeImages;
+
+    private static synchronized Path fakeImages() throws java.io.IOException {
+        if (fakeImages == null) {
+            // outside any @TempDir: the image's absolute applet links make JUnit warn at every delete
+            Path dir = java.nio.file.Files.createTempDirectory("berth-fake-images");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var walk = java.nio.file.Files.walk(dir)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        java.nio.file.Files.deleteIfExists(p);
+                    }
+                } catch (java.io.IOException e) {
+                    System.err.println("cannot remove " + dir + ": " + e.getMessage());
+                }
+            }));
+            fakeImages = dir;
+        }
+        return fakeImages;
+    }
+
+    /**
+     * On {@code runtime} (a FakeRuntime: no root, no liblxc), with {@code profiles}, a host of 8 GiB whose
+     * volumes are under {@code dir}, the shared test images, and no app images or managed network.
+     */
+    public static Containers onFake(ContainerRuntime runtime, ProfileRegistry profiles, Path dir) throws java.io.IOException {
+        HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
+        return new Containers(runtime, new ImageStore(fakeImages()), null, profiles, host,
+                new AgentLog(new dev.berth.agent.ops.Events(), AgentLog.Level.ERROR), null);
+    }
+
     /** On liblxc at {@code lxcpath}, without app images or a managed network. */
     public static Containers onLxc(Path lxcpath, ImageStore images, ProfileRegistry profiles, HostFacts host, AgentLog log) {
         return new Containers(new LxcRuntime(lxcpath), images, null, profiles, host, log, null);

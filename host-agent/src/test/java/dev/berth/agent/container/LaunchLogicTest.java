@@ -5,13 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.ops.AgentLog;
-import dev.berth.agent.ops.Events;
 import dev.berth.agent.runtime.FakeRuntime;
 import dev.berth.agent.runtime.State;
 import dev.berth.agent.profile.ProfileRegistry;
-import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileDocument;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,27 +30,8 @@ class LaunchLogicTest {
     @TempDir
     Path dir;
 
-    /** One busybox image for the class, outside the @TempDir (its absolute applet links make JUnit warn at every delete). */
-    private static Path images;
-
-    @org.junit.jupiter.api.BeforeAll
-    static void imageStore() throws Exception {
-        images = Files.createTempDirectory("berth-launchlogic-images");
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void removeImages() throws Exception {
-        try (var walk = Files.walk(images)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private Containers containers(FakeRuntime runtime) {
-        HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
-        return new Containers(runtime, new ImageStore(images), null, PROFILES, host,
-                new AgentLog(new Events(), AgentLog.Level.ERROR), null);
+    private Containers containers(FakeRuntime runtime) throws Exception {
+        return Containers.onFake(runtime, PROFILES, dir);
     }
 
     private FakeRuntime runtime() throws Exception {

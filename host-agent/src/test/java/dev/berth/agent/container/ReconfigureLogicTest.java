@@ -3,20 +3,14 @@ package dev.berth.agent.container;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.agent.image.ImageStore;
-import dev.berth.agent.ops.AgentLog;
-import dev.berth.agent.ops.Events;
 import dev.berth.agent.runtime.FakeRuntime;
 import dev.berth.agent.profile.ProfileRegistry;
-import dev.berth.profile.HostFacts;
 import dev.berth.profile.ProfileDocument;
 import dev.berth.profile.ProfileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,28 +21,12 @@ class ReconfigureLogicTest {
 
     private static final ProfileRegistry PROFILES = ProfileRegistry.of(List.of(ProfileDocument.parse("small.yaml",
             "name: small\nimage: busybox\nlimits: {memory: 64MiB, pids: 100}\nsecurity: {privileged: true}\n")));
-    private static Path images;
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void imageStore() throws Exception {
-        images = Files.createTempDirectory("berth-reconfigure-images");
-    }
-
-    @AfterAll
-    static void removeImages() throws Exception {
-        try (var walk = Files.walk(images)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private Containers containers(FakeRuntime runtime) {
-        HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, dir.resolve("volumes"), "berthbr0", 100000, 65536, List.of());
-        return new Containers(runtime, new ImageStore(images), null, PROFILES, host, new AgentLog(new Events(), AgentLog.Level.ERROR), null);
+    private Containers containers(FakeRuntime runtime) throws Exception {
+        return Containers.onFake(runtime, PROFILES, dir);
     }
 
     @Test

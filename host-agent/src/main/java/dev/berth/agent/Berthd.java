@@ -209,6 +209,7 @@ public final class Berthd implements AutoCloseable {
     private StateLock stateLock;
     private dev.berth.agent.runtime.ContainerRuntime runtime;
     private ContainerRecords records;
+    private ApiServer api;
     private Network network;
     private long reaper = -1;
     private long snapshotter = -1;
@@ -345,7 +346,7 @@ public final class Berthd implements AutoCloseable {
             drift.tick();
             return null;
         }, true));
-        ApiServer api = new ApiServer(v, new ApiServer.Services(lifecycle, launcher, specs, reconfigure, snapshots,
+        api = new ApiServer(v, new ApiServer.Services(lifecycle, launcher, specs, reconfigure, snapshots,
                 files, new ContainerExec(runtime), images, profiles,
                 new dev.berth.agent.store.Volumes(settings.stateDir().resolve("volumes"), settings.lxcpath()), appImages, apps, drift,
                 operations, events, log));
@@ -384,6 +385,9 @@ public final class Berthd implements AutoCloseable {
             network.close(); // its forwards, before the event loops they run on
         }
         await(v.close()); // the API's servers
+        if (api != null) {
+            api.close();
+        }
         if (operations != null) {
             operations.close();
         }

@@ -39,7 +39,7 @@ import java.util.concurrent.TimeUnit;
  * and encode the answer. Mutating calls answer 202 with an operation to follow; every error goes
  * through {@link #error} and becomes one JSON shape with one status per exception kind.
  */
-public final class ApiServer {
+public final class ApiServer implements AutoCloseable {
 
     public static final int MAX_BODY = 1 << 20;
     /** How long a container's monitor may take to answer a state query before the API gives up on it. */
@@ -79,6 +79,13 @@ public final class ApiServer {
         this.appImages = new AppImageRoutes(this, services.appImages(), services.lifecycle(), services.specs(), services.operations(),
                 services.log(), services.apps());
         this.apps = new AppRoutes(this, services.apps(), services.lifecycle(), services.operations());
+    }
+
+    /** Stops the API's own threads (the listing's pool, exec's pumps and timer); the servers are Vert.x's to close. */
+    @Override
+    public void close() {
+        containers.close();
+        exec.close();
     }
 
     public Router router() {

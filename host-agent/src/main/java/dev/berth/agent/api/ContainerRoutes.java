@@ -28,7 +28,7 @@ final class ContainerRoutes {
      * Each container's view costs a round trip to its monitor (see StateProbe); a listing asks them all at once on
      * a small pool of platform threads (a native call blocked on a monitor would pin a virtual one).
      */
-    private static final java.util.concurrent.ExecutorService VIEWS = java.util.concurrent.Executors.newFixedThreadPool(8,
+    private final java.util.concurrent.ExecutorService viewPool = java.util.concurrent.Executors.newFixedThreadPool(8,
             Thread.ofPlatform().daemon().name("berth-view-", 0).factory());
 
     private final ApiServer api;
@@ -65,7 +65,7 @@ final class ContainerRoutes {
                 return names.stream().map(n -> "/1.0/containers/" + n).toList();
             }
             List<java.util.concurrent.Future<Models.Container>> views = names.stream()
-                    .map(n -> VIEWS.submit(() -> view(n))).toList();
+                    .map(n -> viewPool.submit(() -> view(n))).toList();
             List<Models.Container> result = new java.util.ArrayList<>(views.size());
             for (var view : views) {
                 try {
@@ -279,5 +279,9 @@ final class ContainerRoutes {
     private String appSummary(String name) {
         dev.berth.agent.app.AppMonitor.View view = appService.view(name);
         return view == null ? null : view.summary();
+    }
+
+    void close() {
+        viewPool.shutdownNow();
     }
 }

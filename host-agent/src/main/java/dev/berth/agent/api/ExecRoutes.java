@@ -56,7 +56,7 @@ final class ExecRoutes {
     private final AgentLog log;
     private final Map<String, CompletableFuture<ServerWebSocket>> sessions = new ConcurrentHashMap<>();
     /** Pumps block in native reads and writes: platform threads, made as needed. */
-    private static final ExecutorService PUMPS = Executors.newCachedThreadPool(
+    private final ExecutorService pumps = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("berth-exec-pump-", 0).factory());
 
     ExecRoutes(ApiServer api, ContainerExec containers, Operations operations, AgentLog log) {
@@ -87,7 +87,7 @@ final class ExecRoutes {
             AtomicBoolean timedOut = new AtomicBoolean();
             int exitCode;
             try (RunningCommand process = containers.start(name, command, false)) {
-                var feed = PUMPS.submit(() -> {
+                var feed = pumps.submit(() -> {
                     try {
                         process.stdin().write(stdin);
                     } catch (IOException e) {
@@ -96,8 +96,8 @@ final class ExecRoutes {
                     process.closeStdin();
                     return null;
                 });
-                CompletableFuture<Void> outPump = CompletableFuture.runAsync(() -> copy(process.stdout(), out), PUMPS);
-                CompletableFuture<Void> errPump = CompletableFuture.runAsync(() -> copy(process.stderr(), err), PUMPS);
+                CompletableFuture<Void> outPump = CompletableFuture.runAsync(() -> copy(process.stdout(), out), pumps);
+                CompletableFuture<Void> errPump = CompletableFuture.runAsync(() -> copy(process.stderr(), err), pumps);
                 exitCode = waitWithTimeout(process, request.timeout(), timedOut);
                 feed.get();
                 awaitOutput(name, CompletableFuture.allOf(outPump, errPump));
@@ -115,8 +115,8 @@ final class ExecRoutes {
     }
 
     /** Waits for the command; with a timeout, kills it then (and says so in {@code timedOut}). */
-    private static int waitWithTimeout(RunningCommand process, Integer timeout, AtomicBoolean timedOut) {
-        java.util.concurrent.ScheduledFuture<?> killer = timeout == null ? null : TIMER.schedule(() -> {
+    private int waitWithTimeout(RunningCommand process, Integer timeout, AtomicBoolean timedOut) {
+        java.util.concurrent.ScheduledFuture<?> killer = timeout == null ? null : timer.schedule(() -> {
             timedOut.set(true);
             process.signal(9);
         }, timeout, TimeUnit.SECONDS);
@@ -226,9 +226,9 @@ final class ExecRoutes {
                 process.resize(request.width(), request.height());
             }
             wireInput(ws, process, input, clientGone);
-            CompletableFuture<Void> out = CompletableFuture.runAsync(() -> pump(process.stdout(), 1, ws), PUMPS);
+            CompletableFuture<Void> out = CompletableFuture.runAsync(() -> pump(process.stdout(), 1, ws), pumps);
             CompletableFuture<Void> err = tty ? CompletableFuture.completedFuture(null)
-                    : CompletableFuture.runAsync(() -> pump(process.stderr(), 2, ws), PUMPS);
+                    : CompletableFuture.runAsync(() -> pump(process.stderr(), 2, ws), pumps);
             int exitCode;
             try {
                 exitCode = waitWithTimeout(process, request.timeout(), timedOut);
@@ -245,7 +245,7 @@ final class ExecRoutes {
         }
     }
 
-    private static final java.util.concurrent.ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(
+    private final java.util.concurrent.ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("berth-exec-timeout").factory());
 
     /**
@@ -330,5 +330,11 @@ final class ExecRoutes {
 
     private static String truncate(String reason) {
         return reason.length() > 120 ? reason.substring(0, 120) : reason;
+    }
+
+    /** Stops the pumps and the timeout timer (the agent is stopping: its commands' clients are gone). */
+    void close() {
+        pumps.shutdownNow();
+        timer.shutdownNow();
     }
 }

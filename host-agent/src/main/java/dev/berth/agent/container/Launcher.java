@@ -294,7 +294,7 @@ public final class Launcher {
                     Thread.currentThread().interrupt();
                     throw revert.failed(new java.util.concurrent.CancellationException("launch of " + name + " interrupted"));
                 } catch (IOException e) {
-                    throw revert.failed(new UncheckedIOException("cannot launch " + name + ": " + e.getMessage(), e));
+                    throw revert.failed(new AgentException.Failed("cannot launch " + name + ": " + e.getMessage(), e));
                 } catch (RuntimeException e) {
                     throw revert.failed(e);
                 }
@@ -373,7 +373,7 @@ public final class Launcher {
             return launch(reservation, new LaunchRequest(from.profiles(), from.overrides(), from.imageFingerprint(), ephemeral), seed);
         } catch (IOException e) {
             locks.release(reservation.name());
-            throw new UncheckedIOException("cannot copy " + source + ": " + e.getMessage(), e);
+            throw new AgentException.Failed("cannot copy " + source + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             locks.release(reservation.name()); // again if the launch ended it: releasing is idempotent
             throw e;

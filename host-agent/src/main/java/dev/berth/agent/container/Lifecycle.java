@@ -142,7 +142,7 @@ public final class Lifecycle {
             specs.forget(name);
             net.release(name);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + name, e);
+            throw new AgentException.Failed("cannot delete " + name + ": " + e.getMessage(), e);
         } finally {
             locks.release(name);
         }

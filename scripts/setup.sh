@@ -44,11 +44,16 @@ fi
 use_jdk25
 say "JDK 25: $JAVA_HOME"
 
-# Unprivileged containers map root to 100000+ on the host.
+# Unprivileged containers: each gets its own 65,536 host ids from root's subordinate range (as LXD sets
+# up); the first 65,536 at 100000 stay for containers made before ranges were per container.
 for f in /etc/subuid /etc/subgid; do
-  if ! grep -q '^root:' "$f" 2>/dev/null; then
+  if ! grep -q '^root:100000:65536$' "$f" 2>/dev/null; then
     say "Adding root:100000:65536 to $f"
     echo 'root:100000:65536' >> "$f"
+  fi
+  if ! grep -q '^root:1000000:1000000000$' "$f" 2>/dev/null; then
+    say "Adding root:1000000:1000000000 to $f (one range of 65,536 ids per unprivileged container)"
+    echo 'root:1000000:1000000000' >> "$f"
   fi
 done
 

@@ -9,6 +9,7 @@ import dev.berth.agent.container.ContainerFiles;
 import dev.berth.agent.container.ContainerNetwork;
 import dev.berth.agent.container.ContainerRecords;
 import dev.berth.agent.container.ContainerSpecs;
+import dev.berth.agent.container.IdPool;
 import dev.berth.agent.container.Launcher;
 import dev.berth.agent.container.Lifecycle;
 import dev.berth.agent.container.NameLocks;
@@ -248,7 +249,9 @@ public final class Berthd implements AutoCloseable {
         }
         try (var containers = Files.list(settings.lxcpath())) {
             for (Path dir : containers.filter(d -> Files.isRegularFile(d.resolve("config"))).toList()) {
-                Launcher.closeToOthers(dir); // containers made before directories were closed
+                if (!Files.exists(dir.resolve("overlay/source"))) { // an unprivileged container's is its root's, closed at launch
+                    Launcher.closeToOthers(dir, null); // containers made before directories were closed
+                }
             }
         }
     }
@@ -304,9 +307,13 @@ public final class Berthd implements AutoCloseable {
         ContainerNetwork containerNetwork = new ContainerNetwork(network, runtime, records);
         Snapshotting snapshots = new Snapshotting(runtime, records, locks, specs, host, containerNetwork, log);
         Reconfigure reconfigure = new Reconfigure(runtime, records, specs, host, log);
+        IdPool idPool = IdPool.fromSubordinateIds(records, runtime, Path.of("/etc/subuid"), Path.of("/etc/subgid"));
         Launcher launcher = new Launcher(runtime, images, appImages, host, records, locks, specs, containerNetwork, network,
-                snapshots, log);
+                snapshots, idPool, log);
         Lifecycle lifecycle = new Lifecycle(runtime, host, records, locks, specs, containerNetwork, log);
+        for (String action : runtime.releaseStrayMounts()) {
+            log.warn(action);
+        }
         for (String action : lifecycle.recover()) {
             log.warn(action);
         }

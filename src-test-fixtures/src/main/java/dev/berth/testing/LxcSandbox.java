@@ -46,6 +46,8 @@ public final class LxcSandbox implements AutoCloseable {
     static LxcSandbox create(String label) throws IOException {
         Files.createDirectories(ROOT);
         Path lxcpath = Files.createTempDirectory(ROOT, RUN_PREFIX + "-");
+        // as berthd keeps its lxcpath: root's, traversable, so that an unprivileged container's root reaches its rootfs
+        Files.setPosixFilePermissions(lxcpath, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         return new LxcSandbox(lxcpath, label);
     }
 

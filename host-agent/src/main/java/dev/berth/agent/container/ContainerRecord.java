@@ -12,16 +12,29 @@ import java.util.Map;
  * one finishes or undoes it when it comes back.
  */
 public record ContainerRecord(String name, String imageFingerprint, List<String> profiles, Map<String, Object> overrides,
-                              Instant created, Status status, String address, List<Forwarder.Forward> forwards, boolean ephemeral) {
+                              Instant created, Status status, String address, List<Forwarder.Forward> forwards, boolean ephemeral,
+                              Long idmapStart) {
 
     public ContainerRecord {
         forwards = forwards == null ? List.of() : List.copyOf(forwards);
+    }
+
+    /**
+     * A privileged container's record, or one made before containers had their own id ranges.
+     *
+     * @param idmapStart (the other constructor) the first host id of the container's own range of 65,536, or null
+     *        when it has none (privileged, or an unprivileged container on the old shared range)
+     */
+    public ContainerRecord(String name, String imageFingerprint, List<String> profiles, Map<String, Object> overrides,
+                           Instant created, Status status, String address, List<Forwarder.Forward> forwards, boolean ephemeral) {
+        this(name, imageFingerprint, profiles, overrides, created, status, address, forwards, ephemeral, null);
     }
 
     /** {@code CREATING} and {@code DELETING} are intents: written before the work, replaced after it. */
     public enum Status { CREATING, READY, DELETING }
 
     ContainerRecord with(Status newStatus) {
-        return new ContainerRecord(name, imageFingerprint, profiles, overrides, created, newStatus, address, forwards, ephemeral);
+        return new ContainerRecord(name, imageFingerprint, profiles, overrides, created, newStatus, address, forwards, ephemeral,
+                idmapStart);
     }
 }

@@ -59,11 +59,12 @@ public final class Launcher {
     private final Network network;
     private final Snapshotting snapshotting;
     private final AppStart appStart;
+    private final IdPool idPool;
     private final AgentLog log;
 
     public Launcher(ContainerRuntime runtime, ImageStore images, AppImageStore appStore, HostFacts host, ContainerRecords records,
                     NameLocks locks, ContainerSpecs specs, ContainerNetwork net, Network network, Snapshotting snapshotting,
-                    AgentLog log) {
+                    IdPool idPool, AgentLog log) {
         this.runtime = runtime;
         this.lxcpath = runtime.lxcpath();
         this.images = images;
@@ -76,6 +77,7 @@ public final class Launcher {
         this.network = network;
         this.snapshotting = snapshotting;
         this.appStart = new AppStart(runtime, specs, log);
+        this.idPool = idPool;
         this.log = log;
     }
 
@@ -181,8 +183,12 @@ public final class Launcher {
         }
     }
 
-    /** @param seed a container layer to start from (moved into place), or null for the image as it is */
-    private ContainerRecord launch(Reservation reservation, LaunchRequest request, Path seed) {
+    /** A container layer to start from (moved into place), owned as the container whose ids start at {@code idShift}. */
+    private record Seed(Path layer, long idShift) {
+    }
+
+    /** @param seed a layer to start from, or null for the image as it is */
+    private ContainerRecord launch(Reservation reservation, LaunchRequest request, Seed seed) {
         String name = reservation.name();
         try {
             Map<String, Object> own = Overrides.expand(request.config());
@@ -204,9 +210,20 @@ public final class Launcher {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read image " + image.fingerprint() + ": " + e.getMessage(), e);
             }
+            boolean unprivileged = profile.spec().security() == null || !Boolean.TRUE.equals(profile.spec().security().privileged());
             // The revert closes before the handle, so its undos still have a live handle to work with.
             try (RuntimeContainer container = runtime.open(name); Revert revert = new Revert()) {
+                Long shift = null;
                 try {
+                    HostFacts launchHost = host;
+                    if (unprivileged) {
+                        // its own range of host ids, held from here until the record names it
+                        long start = idPool.allocate();
+                        shift = start;
+                        revert.add(() -> idPool.release(start));
+                        launchHost = new HostFacts(host.cgroups(), host.memoryBytes(), host.volumesDir(), host.defaultBridge(),
+                                start, IdPool.SIZE, host.hostPathAllowList());
+                    }
                     String assigned = null;
                     boolean managed = network != null && network.manages(netSpec);
                     if (managed) {
@@ -214,7 +231,7 @@ public final class Launcher {
                         assigned = network.assign(name, netSpec);
                         revert.add(() -> network.release(name));
                     }
-                    List<LxcConfigItem> items = new ArrayList<>(LxcConfig.render(profile, host, assigned));
+                    List<LxcConfigItem> items = new ArrayList<>(LxcConfig.render(profile, launchHost, assigned));
                     if (managed) {
                         items.add(new LxcConfigItem("lxc.net.0.ipv4.gateway", network.gateway()));
                     }
@@ -229,7 +246,7 @@ public final class Launcher {
                     }
                     // The intent goes to disk first: an agent killed from here on finds it and undoes the launch.
                     ContainerRecord record = new ContainerRecord(name, image.fingerprint(), List.copyOf(request.profiles()),
-                            own, Instant.now(), ContainerRecord.Status.CREATING, address, forwards, request.ephemeral());
+                            own, Instant.now(), ContainerRecord.Status.CREATING, address, forwards, request.ephemeral(), shift);
                     records.write(record);
                     revert.add(() -> {
                         runtime.forget(name);
@@ -249,13 +266,22 @@ public final class Launcher {
                     config.addAll(items);
                     container.setConfigItems(config.stream().map(i -> Map.entry(i.key(), i.value())).toList());
                     stage("define", "defining " + name + " on image " + image.fingerprint().substring(0, 12));
-                    container.createOnOverlay(image.rootfs());
+                    if (shift != null) {
+                        container.createOnIdmappedOverlay(image.rootfs(), shift);
+                    } else {
+                        container.createOnOverlay(image.rootfs());
+                    }
                     revert.add(container::destroy);
-                    closeToOthers(container.directory());
+                    closeToOthers(container.directory(), shift);
                     if (seed != null) {
                         Path delta = Snapshots.delta(container.directory());
                         Snapshots.deleteTree(delta);
-                        Files.move(seed, delta);
+                        long to = shift == null ? 0 : shift;
+                        if (seed.idShift() != to) {
+                            stage("define", "shifting the copied layer's owners from " + seed.idShift() + " to " + to);
+                            IdShift.reshift(seed.layer(), seed.idShift(), to, IdPool.SIZE);
+                        }
+                        Files.move(seed.layer(), delta);
                     }
                     ensureVolumes(profile, items);
                     if (appImage != null) {
@@ -286,6 +312,9 @@ public final class Launcher {
                     ContainerRecord ready = record.with(ContainerRecord.Status.READY);
                     records.write(ready);
                     revert.success();
+                    if (shift != null) {
+                        idPool.release(shift); // the record holds it now
+                    }
                     if (managed) {
                         net.refreshHosts();
                     }
@@ -305,11 +334,19 @@ public final class Launcher {
     }
 
     /**
-     * A container's directory (config, layer, snapshots) is root's alone: its layer can hold setuid-root
-     * files that no other host user may reach.
+     * A container's directory (config, layer, snapshots) is closed to other host users: a privileged
+     * container's is root's alone (its layer can hold setuid-root files no other host user may reach);
+     * an unprivileged one's belongs to its mapped root and only lets it through ({@code --x------}, as
+     * LXD does), since its init reaches its rootfs as that user.
      */
-    public static void closeToOthers(Path containerDir) throws IOException {
-        Files.setPosixFilePermissions(containerDir, PosixFilePermissions.fromString("rwx------"));
+    public static void closeToOthers(Path containerDir, Long shift) throws IOException {
+        if (shift == null) {
+            Files.setPosixFilePermissions(containerDir, PosixFilePermissions.fromString("rwx------"));
+            return;
+        }
+        Files.setAttribute(containerDir, "unix:uid", (int) (long) shift);
+        Files.setAttribute(containerDir, "unix:gid", (int) (long) shift);
+        Files.setPosixFilePermissions(containerDir, PosixFilePermissions.fromString("--x------"));
     }
 
     /** Reports a step of the operation running this, if any (the CLI shows it as progress). */
@@ -370,7 +407,9 @@ public final class Launcher {
                     return null;
                 }));
             }
-            return launch(reservation, new LaunchRequest(from.profiles(), from.overrides(), from.imageFingerprint(), ephemeral), seed);
+            long fromShift = from.idmapStart() != null ? from.idmapStart() : runtime.idShift(source);
+            return launch(reservation, new LaunchRequest(from.profiles(), from.overrides(), from.imageFingerprint(), ephemeral),
+                    new Seed(seed, fromShift));
         } catch (IOException e) {
             locks.release(reservation.name());
             throw new AgentException.Failed("cannot copy " + source + ": " + e.getMessage(), e);

@@ -52,7 +52,7 @@ public final class Reconfigure {
         specs.compose(record, own);
         try {
             records.write(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), own, record.created(),
-                    record.status(), record.address(), record.forwards(), record.ephemeral()));
+                    record.status(), record.address(), record.forwards(), record.ephemeral(), record.idmapStart()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the record of " + name, e);
         }

@@ -255,14 +255,50 @@ final class Snapshots {
         }
     }
 
+    /**
+     * Deletes {@code dir} and everything in it, on its own filesystem only: a directory below it with
+     * something mounted on it (an image mounted for a start, a host path) is an error, never walked into.
+     */
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        Object device = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        java.util.Set<String> mounted = mountPointsUnder(dir);
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path d, java.nio.file.attribute.BasicFileAttributes attrs)
+                    throws IOException {
+                if (!device.equals(Files.getAttribute(d, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                        || mounted.contains(d.toAbsolutePath().normalize().toString())) {
+                    throw new IOException(d + " has a filesystem mounted on it: not deleting through it (unmount it first)");
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
             }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(f);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                Files.deleteIfExists(d);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    /** Mount points at or below {@code dir}: a bind or id-mapped mount of the same filesystem keeps its device number. */
+    private static java.util.Set<String> mountPointsUnder(Path dir) throws IOException {
+        String root = dir.toAbsolutePath().normalize().toString();
+        try (var lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
+            return lines.map(l -> l.split(" ", 6)).filter(f -> f.length > 4).map(f -> f[4].replace("\\040", " "))
+                    .filter(p -> p.equals(root) || p.startsWith(root + "/")).collect(java.util.stream.Collectors.toSet());
         }
     }
 

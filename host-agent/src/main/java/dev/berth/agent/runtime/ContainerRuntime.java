@@ -65,6 +65,11 @@ public interface ContainerRuntime extends AutoCloseable {
         }
     }
 
+    /** Mounts an agent killed mid-start left on the host, detached; one line each (for the log). */
+    default List<String> releaseStrayMounts() {
+        return List.of();
+    }
+
     @Override
     void close();
 }

@@ -22,6 +22,7 @@ public final class LxcRuntime implements ContainerRuntime {
 
     private final Path lxcpath;
     private final StateProbe probe;
+    private final UserNamespaces namespaces = new UserNamespaces();
 
     public LxcRuntime(Path lxcpath) {
         this.lxcpath = lxcpath;
@@ -56,7 +57,7 @@ public final class LxcRuntime implements ContainerRuntime {
 
     @Override
     public RuntimeContainer open(String name) {
-        return new Handle(Lxc.open(name, lxcpath));
+        return new Handle(Lxc.open(name, lxcpath), this);
     }
 
     @Override
@@ -65,9 +66,59 @@ public final class LxcRuntime implements ContainerRuntime {
     }
 
     @Override
+    public List<String> releaseStrayMounts() {
+        List<String> released = new java.util.ArrayList<>();
+        try {
+            for (Path dir : IdmappedRootfs.strays(lxcpath)) {
+                if (IdmappedRootfs.detach(dir)) {
+                    released.add("detached the rootfs mounts of " + dir.getFileName() + ", left by an agent stopped while it started");
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot release the rootfs mounts under " + lxcpath + ": " + e.getMessage(), e);
+        }
+        return released;
+    }
+
+    @Override
     public void close() {
         probe.close();
+        namespaces.close();
     }
+
+    /** Mounts an unprivileged container's rootfs, starts it, and detaches the mounts from the host again. */
+    private void startIdmapped(LxcContainer c) {
+        Path dir = c.directory();
+        try {
+            mountRootfs(c);
+            c.start();
+        } finally {
+            try {
+                IdmappedRootfs.detach(dir); // the container keeps its copy; the host keeps nothing
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot detach the rootfs mounts of " + c.name() + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private void mountRootfs(LxcContainer c) {
+        Path dir = c.directory();
+        try {
+            IdmappedRootfs.mount(dir, namespaces.of(idShift(c.name()), IDMAP_SIZE));
+        } catch (Mounts.MountException e) {
+            throw new dev.berth.agent.error.AgentException.Failed("cannot mount the root filesystem of " + c.name() + ": "
+                    + e.getMessage() + (e.errno == Mounts.EINVAL || e.errno == 95 || e.errno == 38
+                    ? "; this kernel or the image store's filesystem cannot do id-mapped mounts (Linux 5.12 or later,"
+                    + " ext4, xfs, btrfs or tmpfs), which unprivileged containers need: move the image store"
+                    + " (images: in berthd.yaml) to such a filesystem, or set security.privileged: true" : ""), e);
+        } catch (IOException e) {
+            throw new dev.berth.agent.error.AgentException.Failed("cannot mount the root filesystem of " + c.name() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The ids a container's map gives it: 65,536, as LXD and Podman do. */
+    static final long IDMAP_SIZE = 65536;
 
     static State state(LxcState state) {
         return State.valueOf(state.name());
@@ -78,7 +129,7 @@ public final class LxcRuntime implements ContainerRuntime {
     }
 
     /** One liblxc handle behind the port. */
-    private record Handle(LxcContainer c) implements RuntimeContainer {
+    private record Handle(LxcContainer c, LxcRuntime runtime) implements RuntimeContainer {
 
         @Override
         public String name() {
@@ -116,13 +167,27 @@ public final class LxcRuntime implements ContainerRuntime {
         }
 
         @Override
+        public void createOnIdmappedOverlay(Path lower, long shift) {
+            try {
+                IdmappedRootfs.prepare(c.directory(), lower, shift);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot lay out " + c.name() + "'s layer: " + e.getMessage(), e);
+            }
+            c.createFromRootfs(IdmappedRootfs.rootfs(c.directory()));
+        }
+
+        @Override
         public void destroy() {
             c.destroy();
         }
 
         @Override
         public void start() {
-            c.start();
+            if (IdmappedRootfs.isIdmapped(c.directory())) {
+                runtime.startIdmapped(c);
+            } else {
+                c.start();
+            }
         }
 
         @Override

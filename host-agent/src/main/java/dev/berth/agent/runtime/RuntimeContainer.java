@@ -32,6 +32,12 @@ public interface RuntimeContainer extends AutoCloseable {
     /** Defines the container on a copy-on-write overlay of {@code lower}, with the config items set so far. */
     void createOnOverlay(Path lower);
 
+    /**
+     * Defines an unprivileged container on {@code lower} (an image, shared), with its own layer owned by
+     * its root ({@code shift} on the host): the image is id-mapped into it at each start, never copied.
+     */
+    void createOnIdmappedOverlay(Path lower, long shift);
+
     void destroy();
 
     /** Starts it as its saved config says; returns once it runs. */

@@ -35,11 +35,21 @@ public final class Containers implements AutoCloseable {
     public final ContainerSpecs specs;
     public final Snapshotting snapshots;
     public final Reconfigure reconfigure;
+    public final IdPool idPool;
     public final Launcher launcher;
     public final Lifecycle lifecycle;
 
+    /** The tests' id pool: within the range scripts/setup.sh gives root (root:1000000:1000000000). */
+    public static final long POOL_START = 1_000_000;
+
     public Containers(ContainerRuntime runtime, ImageStore images, AppImageStore appImages, ProfileRegistry profiles,
                       HostFacts host, AgentLog log, Network network) {
+        this(runtime, images, appImages, profiles, host, log, network, POOL_START);
+    }
+
+    /** @param poolStart where unprivileged containers' id ranges start (outside root's subordinate ids: their start fails) */
+    public Containers(ContainerRuntime runtime, ImageStore images, AppImageStore appImages, ProfileRegistry profiles,
+                      HostFacts host, AgentLog log, Network network, long poolStart) {
         this.runtime = runtime;
         this.images = images;
         this.appImages = appImages;
@@ -52,7 +62,8 @@ public final class Containers implements AutoCloseable {
         ContainerNetwork net = new ContainerNetwork(network, runtime, records);
         this.snapshots = new Snapshotting(runtime, records, locks, specs, host, net, log);
         this.reconfigure = new Reconfigure(runtime, records, specs, host, log);
-        this.launcher = new Launcher(runtime, images, appImages, host, records, locks, specs, net, network, snapshots, log);
+        this.idPool = new IdPool(records, runtime, poolStart, 64);
+        this.launcher = new Launcher(runtime, images, appImages, host, records, locks, specs, net, network, snapshots, idPool, log);
         this.lifecycle = new Lifecycle(runtime, host, records, locks, specs, net, log);
     }
 

@@ -33,7 +33,6 @@ class LaunchTest {
             "berthbr0", 100000, 65536, List.of(Path.of("/srv")));
 
     private static Containers containers(LxcSandbox sandbox) {
-        // Privileged until the agent shifts image ownership for idmapped containers (issue 4 follow-up).
         ProfileRegistry profiles = ProfileRegistry.of(List.of(
                 ProfileDocument.parse("small.yaml", """
                         name: small
@@ -96,15 +95,18 @@ class LaunchTest {
     }
 
     @Test
-    void aLaunchThatFailsLeavesNothingAndFreesTheName(LxcSandbox sandbox) {
+    void aLaunchThatFailsLeavesNothingAndFreesTheName(LxcSandbox sandbox) throws Exception {
         Containers containers = containers(sandbox);
         String name = sandbox.name("fail");
-        // Unprivileged on the overlay rootfs: liblxc cannot make the overlay's work dir as the mapped
-        // root and refuses to start it (until Berth mounts the overlay itself; the unprivileged issue).
-        assertThatThrownBy(() -> containers.launch(name, List.of("broken"), null))
+        // Unprivileged on an id range root's subordinate ids do not grant (a misconfigured host): liblxc defines
+        // it, mounts nothing, then newuidmap refuses the map and the start fails.
+        Containers outsideSubuid = new Containers(containers.runtime, containers.images, null, containers.profiles, HOST,
+                containers.log, null, 1_500_000_000L);
+        assertThatThrownBy(() -> outsideSubuid.launch(name, List.of("broken"), null))
                 .isInstanceOf(dev.berth.lxc.LxcException.StartFailed.class);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
         assertThat(sandbox.lxcpath().resolve(name)).doesNotExist();
+        assertThat(java.nio.file.Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(sandbox.lxcpath().toString());
         containers.launch(name, List.of("small"), null);
         containers.lifecycle.delete(name, false);
     }

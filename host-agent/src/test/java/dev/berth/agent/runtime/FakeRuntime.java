@@ -169,6 +169,16 @@ public final class FakeRuntime implements ContainerRuntime {
             }
         }
 
+        @Override
+        public void createOnIdmappedOverlay(Path lower, long shift) {
+            createOnOverlay(lower);
+            try {
+                Files.writeString(directory().resolve("overlay/source"), lower + "\n");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
         private void write() throws IOException {
             StringBuilder text = new StringBuilder();
             configs.getOrDefault(name, List.of()).forEach(e -> text.append(e.getKey()).append(" = ").append(e.getValue()).append('\n'));

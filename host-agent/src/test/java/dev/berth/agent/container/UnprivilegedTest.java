@@ -1,0 +1,190 @@
+package dev.berth.agent.container;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.agent.exec.Command;
+import dev.berth.agent.exec.ExecResult;
+import dev.berth.agent.image.ImageStore;
+import dev.berth.agent.ops.AgentLog;
+import dev.berth.agent.ops.Events;
+import dev.berth.agent.profile.ProfileRegistry;
+import dev.berth.agent.runtime.RuntimeContainer;
+import dev.berth.profile.HostFacts;
+import dev.berth.profile.ProfileDocument;
+import dev.berth.testing.LxcSandbox;
+import dev.berth.testing.RequiresLxc;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Unprivileged containers on real liblxc: each with its own range of host ids, on the shared image
+ * id-mapped by the agent (no copy), nothing left mounted on the host, and what root inside must not
+ * be able to do refused. Each assertion here fails if isolation breaks.
+ */
+@RequiresLxc
+class UnprivilegedTest {
+
+    private static final HostFacts HOST = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"),
+            "berthbr0", 100000, 65536, List.of());
+
+    private static Containers containers(LxcSandbox sandbox) {
+        ProfileRegistry profiles = ProfileRegistry.of(List.of(ProfileDocument.parse("plain.yaml", """
+                name: plain
+                image: busybox
+                limits: {memory: 64MiB, pids: 64}
+                """)));
+        return Containers.onLxc(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, HOST,
+                new AgentLog(new Events(), AgentLog.Level.INFO));
+    }
+
+    private static ExecResult run(Containers containers, String name, String script) {
+        try (RuntimeContainer c = containers.runtime.open(name)) {
+            return c.run(Command.of("sh", "-c", script));
+        }
+    }
+
+    private static int initPid(Containers containers, String name) {
+        return containers.runtime.probe(name).pid();
+    }
+
+    /** The four uids (real, effective, saved, fs) of a host process, from /proc/PID/status. */
+    private static List<Long> hostUids(int pid) throws Exception {
+        String line = Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream().filter(l -> l.startsWith("Uid:"))
+                .findFirst().orElseThrow();
+        return java.util.Arrays.stream(line.substring(4).trim().split("\\s+")).map(Long::parseLong).toList();
+    }
+
+    private static List<String> mountsUnder(Path lxcpath) throws Exception {
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")[4])
+                .filter(p -> p.startsWith(lxcpath.toString())).toList();
+    }
+
+    @Test
+    void eachContainersRootIsAHostUidOfItsOwnRangeOnTheSharedImageWithNothingMountedOnTheHost(LxcSandbox sandbox)
+            throws Exception {
+        Containers containers = containers(sandbox);
+        String a = sandbox.name("ua");
+        String b = sandbox.name("ub");
+        try (containers) {
+            ContainerRecord ra = containers.launch(a, List.of("plain"), null);
+            ContainerRecord rb = containers.launch(b, List.of("plain"), null);
+            assertThat(ra.idmapStart()).isGreaterThanOrEqualTo(Containers.POOL_START);
+            assertThat(rb.idmapStart()).isNotEqualTo(ra.idmapStart());
+            assertThat(Math.abs(rb.idmapStart() - ra.idmapStart())).isGreaterThanOrEqualTo(IdPool.SIZE);
+
+            // root inside is the range's first id on the host, for both containers' inits
+            assertThat(hostUids(initPid(containers, a))).containsOnly(ra.idmapStart());
+            assertThat(hostUids(initPid(containers, b))).containsOnly(rb.idmapStart());
+            assertThat(run(containers, a, "id -u").stdoutText().strip()).isEqualTo("0");
+
+            // the image is shared and appears root's inside; what root writes is the range's on the host
+            assertThat(run(containers, a, "stat -c '%u:%g' /bin/busybox").stdoutText().strip()).isEqualTo("0:0");
+            assertThat(run(containers, a, "echo hi > /made && chown 1000:1000 /made; echo $?").stdoutText().strip()).isEqualTo("0");
+            Path made = sandbox.lxcpath().resolve(a).resolve("overlay/delta/made");
+            assertThat((int) Files.getAttribute(made, "unix:uid", LinkOption.NOFOLLOW_LINKS)).isEqualTo((int) (ra.idmapStart() + 1000));
+            assertThat(Files.list(sandbox.lxcpath().resolve(a).resolve("overlay/delta")).map(p -> p.getFileName().toString()))
+                    .doesNotContain("bin"); // no copy of the image in the container's layer
+
+            // no rootfs or image mount stays on the host while they run
+            assertThat(mountsUnder(sandbox.lxcpath())).isEmpty();
+
+            containers.lifecycle.delete(a, true);
+            containers.lifecycle.delete(b, true);
+        }
+    }
+
+    @Test
+    void rootInsideCannotReachTheHost(LxcSandbox sandbox) throws Exception {
+        Containers containers = containers(sandbox);
+        String name = sandbox.name("uc");
+        try (containers) {
+            ContainerRecord record = containers.launch(name, List.of("plain"), null);
+            // a kernel setting of the host's
+            ExecResult sysctl = run(containers, name, "echo berth > /proc/sys/kernel/domainname");
+            assertThat(sysctl.exitCode()).as("write /proc/sys/kernel/domainname: " + sysctl.stderrText()).isNotZero();
+            // a block device node (the host's disk, 8:0 or 254:0)
+            ExecResult mknod = run(containers, name, "mknod /disk b 254 0 || mknod /disk b 8 0");
+            assertThat(mknod.exitCode()).as("mknod of a block device").isNotZero();
+            assertThat(sandbox.lxcpath().resolve(name).resolve("overlay/delta/disk")).doesNotExist();
+            // a mount of a filesystem it has no right to (needs CAP_SYS_ADMIN in the host's namespace)
+            ExecResult mount = run(containers, name, "mkdir -p /mnt/x && mount -t ext4 /dev/vda /mnt/x");
+            assertThat(mount.exitCode()).as("mount of a host block device").isNotZero();
+            // loading a kernel module (CAP_SYS_MODULE of the host's namespace)
+            ExecResult module = run(containers, name, "echo > /m.ko; insmod /m.ko; echo rc=$?");
+            assertThat(module.stdoutText()).doesNotContain("rc=0");
+            // a setuid-root file made inside is not setuid root on the host
+            assertThat(run(containers, name, "cp /bin/busybox /suid && chmod 4755 /suid; echo $?").stdoutText().strip()).isEqualTo("0");
+            Path suid = sandbox.lxcpath().resolve(name).resolve("overlay/delta/suid");
+            assertThat((int) Files.getAttribute(suid, "unix:uid")).isEqualTo((int) (long) record.idmapStart());
+            assertThat((int) Files.getAttribute(suid, "unix:mode") & 04000).isNotZero();
+            // the container's directory lets only its own root through
+            assertThat((int) Files.getAttribute(sandbox.lxcpath().resolve(name), "unix:uid")).isEqualTo((int) (long) record.idmapStart());
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(sandbox.lxcpath().resolve(name))))
+                    .isEqualTo("--x------");
+            containers.lifecycle.delete(name, true);
+        }
+    }
+
+    @Test
+    void aStopAndStartMountsItAgainAndADeleteGivesItsRangeBack(LxcSandbox sandbox) throws Exception {
+        Containers containers = containers(sandbox);
+        String name = sandbox.name("ud");
+        try (containers) {
+            ContainerRecord first = containers.launch(name, List.of("plain"), null);
+            run(containers, name, "echo kept > /kept");
+            containers.lifecycle.changeState(name, Lifecycle.Action.STOP, true, Duration.ZERO);
+            containers.lifecycle.changeState(name, Lifecycle.Action.START, false, Duration.ofSeconds(10));
+            assertThat(run(containers, name, "cat /kept").stdoutText().strip()).isEqualTo("kept");
+            assertThat(mountsUnder(sandbox.lxcpath())).isEmpty();
+            containers.lifecycle.delete(name, true);
+            ContainerRecord again = containers.launch(name, List.of("plain"), null);
+            assertThat(again.idmapStart()).isEqualTo(first.idmapStart());
+            containers.lifecycle.delete(name, true);
+        }
+    }
+
+    @Test
+    void aCopyGetsARangeOfItsOwnAndItsFilesMoveToIt(LxcSandbox sandbox) throws Exception {
+        Containers containers = containers(sandbox);
+        String source = sandbox.name("ue");
+        String copy = sandbox.name("uf");
+        try (containers) {
+            containers.launch(source, List.of("plain"), null);
+            run(containers, source, "echo mine > /mine && chown 5:5 /mine && chmod 2755 /mine");
+            ContainerRecord made = containers.launcher.copy(containers.launcher.reserve(copy), source, null, false);
+            assertThat(made.idmapStart()).isNotEqualTo(containers.specs.record(source).idmapStart());
+            assertThat(run(containers, copy, "stat -c '%u:%g %a' /mine; cat /mine").stdoutText()).contains("5:5 2755", "mine");
+            Path file = sandbox.lxcpath().resolve(copy).resolve("overlay/delta/mine");
+            assertThat((int) Files.getAttribute(file, "unix:uid")).isEqualTo((int) (made.idmapStart() + 5));
+            containers.lifecycle.delete(copy, true);
+            containers.lifecycle.delete(source, true);
+        }
+    }
+
+    @Test
+    void mountsLeftByAnAgentKilledMidStartAreDetachedAtTheNextStart(LxcSandbox sandbox) throws Exception {
+        Containers containers = containers(sandbox);
+        String name = sandbox.name("ug");
+        try (containers) {
+            containers.launch(name, List.of("plain"), null);
+            containers.lifecycle.changeState(name, Lifecycle.Action.STOP, true, Duration.ZERO);
+            Path rootfs = sandbox.lxcpath().resolve(name).resolve("rootfs");
+            // what a kill between the mount and the detach leaves: something mounted at the rootfs
+            assertThat(new ProcessBuilder("mount", "-t", "tmpfs", "berth-test", rootfs.toString()).start().waitFor()).isZero();
+            try {
+                assertThat(mountsUnder(sandbox.lxcpath())).containsExactly(rootfs.toString());
+                assertThat(containers.runtime.releaseStrayMounts()).hasSize(1);
+                assertThat(mountsUnder(sandbox.lxcpath())).isEmpty();
+            } finally {
+                new ProcessBuilder("umount", "-l", rootfs.toString()).start().waitFor();
+            }
+            containers.lifecycle.changeState(name, Lifecycle.Action.START, false, Duration.ofSeconds(10));
+            assertThat(containers.runtime.probe(name).pid()).isNotNull();
+            containers.lifecycle.delete(name, true);
+        }
+    }
+}

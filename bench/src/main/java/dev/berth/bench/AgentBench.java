@@ -56,7 +56,10 @@ public final class AgentBench {
         int running = args.length > 1 ? Integer.parseInt(args[1]) : 100;
         int debianReps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         Path images = Path.of(System.getProperty("berth.bench.images", "/var/cache/berth-test/images"));
-        AgentBench bench = new AgentBench(Files.createTempDirectory(Path.of("/var/tmp"), "berth-agentbench-"), images);
+        Path root = Files.createTempDirectory(Path.of("/var/tmp"), "berth-agentbench-");
+        // traversable, as berthd keeps its state dir: unprivileged containers' roots reach their rootfs through it
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        AgentBench bench = new AgentBench(root, images);
         try {
             bench.startAgent();
             bench.run(reps, running, debianReps);
@@ -75,6 +78,7 @@ public final class AgentBench {
 
         if (System.getProperty("berth.bench.only5") == null) {
             launchAndDelete(reps);
+            unprivileged(reps, busyboxRootfs);
             parallelLaunches(50, 4);
             listAndMemory(running);
             debian(debianReps);
@@ -118,6 +122,60 @@ public final class AgentBench {
         }
         ratio("(a) launch to first command", berthLaunch, rawLaunch, 1.3, "LXD 0.30-0.39 s");
         ratio("(f) stop + delete", berthDelete, rawDelete, 2.0, "LXD 0.7 s");
+    }
+
+    // ---- issue 18: (i) unprivileged launch ----
+
+    /** A host id range for the raw unprivileged base: the last of the pool setup gives root, clear of berthd's. */
+    private static final long RAW_SHIFT = 1_000_000 + 65536L * 15000;
+
+    /**
+     * (i) launch until a command runs, unprivileged (berthd: its own id range, the image id-mapped, nothing
+     * copied) against berthd privileged and against raw lxc-* on an unprivileged container (a base whose
+     * rootfs is a copy of the image shifted to the range: lxc-copy copies it, lxc-start, lxc-attach), interleaved.
+     */
+    private void unprivileged(int reps, Path busyboxRootfs) throws Exception {
+        profile("bench-u", "image: busybox\nlimits: {memory: 64MiB}\nsecurity: {privileged: false, nesting: false}\n");
+        Path base = Files.createDirectories(rawLxcpath.resolve("ub-base"));
+        new ProcessBuilder("cp", "-a", busyboxRootfs.toString(), base.resolve("rootfs").toString()).inheritIO().start().waitFor();
+        new ProcessBuilder("chown", "-R", RAW_SHIFT + ":" + RAW_SHIFT, base.resolve("rootfs").toString()).inheritIO().start().waitFor();
+        Files.writeString(base.resolve("config"), String.join("\n", "lxc.rootfs.path = dir:" + base.resolve("rootfs"),
+                "lxc.uts.name = ub-base", "lxc.net.0.type = empty", "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed",
+                "lxc.signal.halt = SIGUSR1", "lxc.signal.reboot = SIGTERM", "lxc.autodev = 1", "lxc.pty.max = 16",
+                "lxc.cgroup.memory.limit_in_bytes = " + (64L << 20), "lxc.idmap = u 0 " + RAW_SHIFT + " 65536",
+                "lxc.idmap = g 0 " + RAW_SHIFT + " 65536") + "\n");
+        System.out.println("(i) launch until a command runs: unprivileged, privileged, raw unprivileged: " + reps + " interleaved, 3 warm-up");
+        long[] unpriv = new long[reps];
+        long[] priv = new long[reps];
+        long[] raw = new long[reps];
+        for (int i = -3; i < reps; i++) {
+            String u = prefix + "-iu" + (i + 3);
+            String p = prefix + "-ip" + (i + 3);
+            String r = prefix + "-ir" + (i + 3);
+            long start = System.nanoTime();
+            agent.launch(u, "bench-u");
+            exec(u, List.of("true"));
+            long ul = System.nanoTime() - start;
+            start = System.nanoTime();
+            agent.launch(p, "bench");
+            exec(p, List.of("true"));
+            long pl = System.nanoTime() - start;
+            long rl = Measure.timed("lxc-copy", "-P", rawLxcpath.toString(), "-n", "ub-base", "-N", r)
+                    + Measure.timed("lxc-start", "-P", rawLxcpath.toString(), "-n", r)
+                    + Measure.timed("lxc-attach", "-P", rawLxcpath.toString(), "-n", r, "--", "true");
+            client.run("DELETE", "/1.0/containers/" + u + "?force=true", null, OP_TIMEOUT);
+            client.run("DELETE", "/1.0/containers/" + p + "?force=true", null, OP_TIMEOUT);
+            Measure.timed("lxc-stop", "-k", "-P", rawLxcpath.toString(), "-n", r);
+            Measure.timed("lxc-destroy", "-P", rawLxcpath.toString(), "-n", r);
+            if (i >= 0) {
+                unpriv[i] = ul;
+                priv[i] = pl;
+                raw[i] = rl;
+            }
+        }
+        ratio("(i) unprivileged vs privileged", unpriv, "privileged", priv, 1.15, "issue 18");
+        ratio("(i) unprivileged vs raw unpriv.", unpriv, raw, 1.3, "issue 18");
+        new ProcessBuilder("rm", "-rf", "--one-file-system", base.toString()).start().waitFor();
     }
 
     // ---- issue 5: (g) exec, (h) port forward ----
@@ -357,9 +415,13 @@ public final class AgentBench {
     // ---- helpers ----
 
     private void ratio(String label, long[] berth, long[] raw, double target, String lxd) {
+        ratio(label, berth, "lxc-*", raw, target, lxd);
+    }
+
+    private void ratio(String label, long[] berth, String reference, long[] raw, double target, String lxd) {
         double ratio = (double) Measure.percentile(berth, 50) / Measure.percentile(raw, 50);
-        String line = String.format(Locale.ROOT, "%-32s berth p50 %7.1f ms p90 %7.1f ms   lxc-* p50 %7.1f ms   ratio %.2f   target <= %.1fx: %s  (%s)",
-                label, Measure.ms(Measure.percentile(berth, 50)), Measure.ms(Measure.percentile(berth, 90)),
+        String line = String.format(Locale.ROOT, "%-32s berth p50 %7.1f ms p90 %7.1f ms   %s p50 %7.1f ms   ratio %.2f   target <= %.2fx: %s  (%s)",
+                label, Measure.ms(Measure.percentile(berth, 50)), Measure.ms(Measure.percentile(berth, 90)), reference,
                 Measure.ms(Measure.percentile(raw, 50)), ratio, target, ratio <= target ? "MET" : "NOT MET", lxd);
         System.out.println(line);
         results.add(line);

@@ -60,6 +60,8 @@ final class BenchAgent implements AutoCloseable {
     static BenchAgent temporary(String bench, String prefix, String subnet) throws Exception {
         Path images = Path.of(System.getProperty("berth.bench.images", "/var/cache/berth-test/images"));
         Path root = Files.createTempDirectory(Path.of("/var/tmp"), "berth-" + bench + "-");
+        // as berthd keeps its state dir: root's, traversable, so that unprivileged containers' roots reach their rootfs
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         return new BenchAgent(root, root.resolve("lxc"), images, prefix + "br", subnet);
     }
 

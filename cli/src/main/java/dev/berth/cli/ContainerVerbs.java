@@ -149,7 +149,9 @@ final class ContainerVerbs {
                 String key = column.strip().toLowerCase(Locale.ROOT);
                 columns.add(switch (key) {
                     case "name" -> Output.Column.of("NAME", "name");
-                    case "state" -> Output.Column.of("STATE", "status");
+                    // a privileged container is marked where it is seen first: root inside it is root on the host
+                    case "state" -> new Output.Column("STATE", c -> c.path("status").asText()
+                            + (c.path("privileged").asBoolean(false) ? " (privileged)" : ""));
                     case "address" -> Output.Column.of("ADDRESS", "address");
                     case "app" -> new Output.Column("APP", c -> c.path("app").isTextual() ? c.path("app").asText() : "-");
                     case "drift" -> new Output.Column("DRIFT", c -> c.path("drift").isTextual() ? c.path("drift").asText() : "-");
@@ -224,6 +226,11 @@ final class ContainerVerbs {
             out.println("Image:      " + Output.text(container.path("image")));
             out.println("Profiles:   " + Output.text(container.path("profiles")));
             out.println("Created:    " + Output.text(container.path("created")));
+            if (container.hasNonNull("privileged")) {
+                out.println("Privileged: " + (container.path("privileged").asBoolean()
+                        ? "yes (root inside is root on the host: security.privileged: true)"
+                        : "no (root inside is a host uid of the container's own range)"));
+            }
             if (container.hasNonNull("address")) {
                 out.println("Address:    " + container.path("address").asText());
             }

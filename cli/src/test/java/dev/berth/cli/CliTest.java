@@ -91,7 +91,7 @@ class CliTest {
         assertThat(berth("list", "--format", "yaml", "state=running").out()).contains("name: " + web, "name: " + db);
 
         Run info = berth("info", web);
-        assertThat(info.out()).contains("State:      RUNNING", "of 64.0 MiB", "Processes:");
+        assertThat(info.out()).contains("State:      RUNNING", "of 64.0 MiB", "Processes:", "Privileged: no (root inside is a host uid");
         assertThat(berth("info", web, "--format", "json").json().get("state").get("memoryLimit").asLong()).isEqualTo(64L << 20);
 
         Run exec = berth("exec", web, "--env", "WHO=berth", "--", "sh", "-c", "echo hello $WHO; echo oops >&2; exit 7");

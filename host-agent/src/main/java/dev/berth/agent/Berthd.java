@@ -200,7 +200,7 @@ public final class Berthd implements AutoCloseable {
               memory: 256MiB
               pids: 1024
             security:
-              privileged: true    # until image ownership is shifted for idmapped containers
+              privileged: false   # root inside is a host uid of the container's own range (true: root is host root)
               nesting: false
             """;
 

@@ -78,7 +78,8 @@ class RestoreCrashTest {
                         .as("nothing of the restore left").noneMatch(f -> f.contains("restor") || f.contains("before-restore"));
             }
             try (var left = Files.list(dir.resolve("overlay"))) {
-                assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("delta", "work");
+                // the default profile is unprivileged: its layer, the overlay's work dir, the image's mount point and its path
+                assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("delta", "work", "lower", "source");
             }
             String data = Files.readString(dir.resolve("overlay/delta/data")).strip();
             if (expected != null) {

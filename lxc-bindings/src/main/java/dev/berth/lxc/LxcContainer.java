@@ -169,6 +169,29 @@ public final class LxcContainer implements AutoCloseable {
         }
     }
 
+    /**
+     * Defines the container on a root filesystem its owner mounts at {@code rootfs} before each start
+     * (an unprivileged container's id-mapped overlay): the config is written as it is, nothing is
+     * created or chowned (liblxc's create would run id-mapping helpers for a directory it must not
+     * touch). {@link #destroy()} removes the empty mount point, never what is mounted there.
+     */
+    public void defineOnMountedRootfs(Path rootfs) {
+        requireDirectory(rootfs);
+        requireNotDefined();
+        lock.lock();
+        try {
+            attachLog();
+            setConfigItem("lxc.rootfs.path", "dir:" + rootfs.toAbsolutePath());
+            withLog("save config", false,
+                    (arena) -> (boolean) Sig.BOOL_C_PTR.handle().invokeExact(fn("save_config"), handle, MemorySegment.NULL));
+        } catch (RuntimeException e) {
+            deleteQuietly(directory());
+            throw e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private static void deleteQuietly(Path dir) {
         try (var walk = Files.walk(dir)) {
             walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

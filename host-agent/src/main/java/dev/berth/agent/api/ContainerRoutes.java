@@ -100,7 +100,8 @@ final class ContainerRoutes {
                 record == null ? null : record.address(),
                 record == null ? List.of() : record.forwards().stream().map(Object::toString).toList(),
                 record != null && record.ephemeral(), record == null ? null : appSummary(name),
-                record == null ? null : driftSummary(name), record == null || record.overrides() == null ? Map.of() : record.overrides());
+                record == null ? null : driftSummary(name), record == null || record.overrides() == null ? Map.of() : record.overrides(),
+                record == null ? null : specs.privilegedOf(name));
     }
     /** {@code PATCH}: replaces the container's own overrides; changed limits apply live. */
     void patch(RoutingContext ctx) {

@@ -167,6 +167,21 @@ public final class ContainerSpecs {
         }
     }
 
+    /**
+     * Whether root in container {@code name} is root on the host: false once it has an id range of its own,
+     * else what its profiles say (null when they no longer compose).
+     */
+    public Boolean privilegedOf(String name) {
+        if (records.get(name).idmapStart() != null) {
+            return false;
+        }
+        try {
+            return Launcher.privileged(composed(name).spec());
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     /** How many previous app revisions container {@code name}'s profile keeps, or null for the default. */
     public Integer appKeepOf(String name) {
         ProfileSpec.App app = composed(name).spec().app();

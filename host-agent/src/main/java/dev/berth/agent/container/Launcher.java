@@ -133,6 +133,32 @@ public final class Launcher {
         return new Reservation(name);
     }
 
+    /** Whether a profile makes root inside root on the host: only when it says {@code security.privileged: true}. */
+    static boolean privileged(ProfileSpec spec) {
+        return spec.security() != null && Boolean.TRUE.equals(spec.security().privileged());
+    }
+
+    /** Set once the lxcpath was found reachable by other users (it does not become unreachable by itself). */
+    private volatile boolean traversable;
+
+    /**
+     * An unprivileged container's init reaches its rootfs as its own host uid: every directory from / to
+     * the lxcpath must let others through ({@code o+x}, as berthd keeps its state dir and lxcpath).
+     */
+    private void requireTraversableLxcpath() throws IOException {
+        if (traversable) {
+            return;
+        }
+        for (Path dir = lxcpath.toAbsolutePath().normalize(); dir != null; dir = dir.getParent()) {
+            if (!Files.getPosixFilePermissions(dir).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                throw new AgentException.Invalid("unprivileged containers need every directory above their lxcpath to let"
+                        + " others through, and " + dir + " is " + PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))
+                        + ": chmod o+x " + dir + " (or set security.privileged: true in the profile)");
+            }
+        }
+        traversable = true;
+    }
+
     /** Reserves {@code name} and launches {@code request} on it. */
     public ContainerRecord launch(String name, LaunchRequest request) {
         return launch(reserve(name), request);
@@ -170,6 +196,13 @@ public final class Launcher {
         }
         LxcConfig.render(profile, host, null);
         HostCapacity.check(profile.spec(), host);
+        if (!privileged(profile.spec())) {
+            try {
+                requireTraversableLxcpath(); // a 4xx now, not a failed start
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the permissions above " + lxcpath + ": " + e.getMessage(), e);
+            }
+        }
         net.check(profile.spec().network());
         appImage(profile.spec().app()); // a missing app image or a broken pin is a 4xx now
         specs.appSpec(profile.spec()); // app limits above the container's are a 4xx now
@@ -210,13 +243,14 @@ public final class Launcher {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read image " + image.fingerprint() + ": " + e.getMessage(), e);
             }
-            boolean unprivileged = profile.spec().security() == null || !Boolean.TRUE.equals(profile.spec().security().privileged());
+            boolean unprivileged = !privileged(profile.spec());
             // The revert closes before the handle, so its undos still have a live handle to work with.
             try (RuntimeContainer container = runtime.open(name); Revert revert = new Revert()) {
                 Long shift = null;
                 try {
                     HostFacts launchHost = host;
                     if (unprivileged) {
+                        requireTraversableLxcpath();
                         // its own range of host ids, held from here until the record names it
                         long start = idPool.allocate();
                         shift = start;

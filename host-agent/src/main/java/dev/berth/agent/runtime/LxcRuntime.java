@@ -173,7 +173,7 @@ public final class LxcRuntime implements ContainerRuntime {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("cannot lay out " + c.name() + "'s layer: " + e.getMessage(), e);
             }
-            c.createFromRootfs(IdmappedRootfs.rootfs(c.directory()));
+            c.defineOnMountedRootfs(IdmappedRootfs.rootfs(c.directory()));
         }
 
         @Override

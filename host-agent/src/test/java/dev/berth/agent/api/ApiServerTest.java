@@ -173,6 +173,7 @@ class ApiServerTest {
         assertThat(container.status()).isEqualTo(200);
         assertThat(container.body().get("status").asText()).isEqualTo("RUNNING");
         assertThat(container.body().get("profiles").get(0).asText()).isEqualTo("small");
+        assertThat(container.body().get("privileged").asBoolean()).as("the small profile is privileged: marked").isTrue();
         assertThat(call(HttpMethod.GET, "/1.0/containers?recursion=1", null).body().get(0).get("name").asText()).isEqualTo(name);
 
         Reply state = call(HttpMethod.GET, "/1.0/containers/" + name + "/state", null);

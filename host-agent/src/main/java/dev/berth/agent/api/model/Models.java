@@ -32,9 +32,10 @@ public final class Models {
     }
 
     /** A container as the API shows it: {@code address} on its bridge, {@code forwards} as "tcp 127.0.0.1:8080 -> 80". */
+    /** {@code privileged}: root inside is root on the host (the profile says so); null for a container Berth did not make. */
     public record Container(String name, String status, String image, List<String> profiles, Instant created, Integer pid,
                             String address, List<String> forwards, boolean ephemeral, String app, String drift,
-                            Map<String, Object> config) {
+                            Map<String, Object> config, Boolean privileged) {
     }
 
     /** {@code GET /1.0/containers/{name}/state}: live figures. */

@@ -74,6 +74,11 @@ static int do_start(int conn, char **f, int n)
 		return 3;
 	}
 	c->set_config_item(c, "lxc.log.file", f[3]);
+	/* Root writes an unprivileged container's id maps itself: with newuidmap and newgidmap on PATH,
+	 * liblxc runs them (each through a shell) for every map it sets up, several times per start.
+	 * The agent takes ranges only from root's subordinate ids (the check those helpers make), and
+	 * liblxc gives the container's init an environment of its own, so nothing else sees this PATH. */
+	setenv("PATH", "/usr/local/sbin:/usr/sbin:/sbin", 1);
 	c->want_daemonize(c, true);
 	c->want_close_all_fds(c, true);
 	started = c->start(c, 0, NULL);

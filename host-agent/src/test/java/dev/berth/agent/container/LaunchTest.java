@@ -44,7 +44,7 @@ class LaunchTest {
                 ProfileDocument.parse("broken.yaml", """
                         name: broken
                         extends: [small]
-                        security: {privileged: false}
+                        image: no-init
                         """)));
         return Containers.onLxc(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, HOST,
                 new AgentLog(new Events(), AgentLog.Level.INFO));
@@ -98,11 +98,12 @@ class LaunchTest {
     void aLaunchThatFailsLeavesNothingAndFreesTheName(LxcSandbox sandbox) throws Exception {
         Containers containers = containers(sandbox);
         String name = sandbox.name("fail");
-        // Unprivileged on an id range root's subordinate ids do not grant (a misconfigured host): liblxc defines
-        // it, mounts nothing, then newuidmap refuses the map and the start fails.
-        Containers outsideSubuid = new Containers(containers.runtime, containers.images, null, containers.profiles, HOST,
-                containers.log, null, 1_500_000_000L);
-        assertThatThrownBy(() -> outsideSubuid.launch(name, List.of("broken"), null))
+        // On an image without an init: liblxc defines it, then cannot exec /sbin/init and the start fails.
+        containers.images.add(java.util.Map.of("kind", "test", "what", "a rootfs without /sbin/init"), List.of("no-init"), rootfs -> {
+            java.nio.file.Files.createDirectories(rootfs.resolve("etc"));
+            return List.of();
+        });
+        assertThatThrownBy(() -> containers.launch(name, List.of("broken"), null))
                 .isInstanceOf(dev.berth.lxc.LxcException.StartFailed.class);
         assertThat(Lxc.definedContainers(sandbox.lxcpath())).isEmpty();
         assertThat(sandbox.lxcpath().resolve(name)).doesNotExist();

@@ -88,6 +88,31 @@ public class DebianImageTest {
             }
             assertThat(awaitOperation(socket, request(socket, "DELETE", "/1.0/containers/" + name, null)).get("status").asText())
                     .isEqualTo("success");
+
+            // Unprivileged, on the same image (id-mapped, not copied): systemd comes up as a host uid of its own range.
+            request(socket, "POST", "/1.0/profiles", JSON.writeValueAsString(java.util.Map.of("name", "debian-u", "content", """
+                    name: debian-u
+                    image: debian/12
+                    limits: {memory: 512MiB, pids: 2048}
+                    security: {privileged: false, nesting: false}
+                    """)));
+            String unprivileged = sandbox.name("debu");
+            JsonNode launchedU = awaitOperation(socket, request(socket, "POST", "/1.0/containers",
+                    "{\"name\":\"" + unprivileged + "\",\"profiles\":[\"debian-u\"]}"));
+            assertThat(launchedU.get("status").asText()).as(launchedU.toString()).isEqualTo("success");
+            try (LxcContainer container = Lxc.open(unprivileged, sandbox.lxcpath())) {
+                var systemd = systemState(container);
+                String failed = new String(container.run(LxcCommand.of("systemctl", "--failed", "--no-legend")).stdout());
+                assertThat(new String(systemd.stdout()).strip()).as("exit %d, stderr %s, failed units: %s", systemd.exitCode(),
+                        new String(systemd.stderr()), failed).isIn("running", "degraded");
+                String uid = java.nio.file.Files.readAllLines(Path.of("/proc/" + container.initPid().getAsInt() + "/status")).stream()
+                        .filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow().split("\\s+")[1];
+                assertThat(Long.parseLong(uid)).as("systemd's host uid").isGreaterThanOrEqualTo(1_000_000L);
+                assertThat(new String(container.run(LxcCommand.of("stat", "-c", "%u", "/usr/bin/systemctl")).stdout()).strip())
+                        .as("the image's files are root's inside").isEqualTo("0");
+            }
+            assertThat(awaitOperation(socket, request(socket, "DELETE", "/1.0/containers/" + unprivileged, null)).get("status")
+                    .asText()).isEqualTo("success");
         }
     }
 

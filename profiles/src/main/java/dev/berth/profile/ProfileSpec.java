@@ -65,8 +65,12 @@ public record ProfileSpec(
     @Doc("Security settings.")
     public record Security(
             @Doc("Run with host root as container root (default false: unprivileged, with an idmap).") Boolean privileged,
-            @Doc("Allow containers inside the container (default false; the app container gets what it needs without it).") Boolean nesting) {
+            @Doc("Allow containers inside the container (default false; the app container gets what it needs without it).") Boolean nesting,
+            @Doc("An unprivileged container's host ids: isolated (default), a range of 65,536 of its own; shared, the one range"
+                    + " every shared container runs as (for volumes they write to together).") Idmap idmap) {
     }
+
+    public enum Idmap { ISOLATED, SHARED }
 
     @Doc("Network settings.")
     public record Network(

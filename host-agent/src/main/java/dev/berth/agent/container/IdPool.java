@@ -14,6 +14,7 @@ import java.util.Set;
  * 65,536, one per container, so that no two containers' roots are the same host user. A slot is
  * taken while a container's record names it (its snapshots live in its directory and go with it),
  * and free again once the container is deleted; a launch holds its slot from allocation to its record.
+ * The first slot is the shared one ({@code security.idmap: shared}): every shared container runs as it.
  */
 public final class IdPool {
 
@@ -73,21 +74,35 @@ public final class IdPool {
     }
 
     /**
+     * The range every {@code security.idmap: shared} container runs as (the pool's first).
+     *
+     * @throws AgentException.Unavailable when root has no subordinate range big enough
+     */
+    public long shared() {
+        requirePool();
+        return base;
+    }
+
+    private void requirePool() {
+        if (slots < 2) {
+            throw new AgentException.Unavailable("unprivileged containers need a range of subordinate ids for root:"
+                    + " add root:1000000:1000000000 to /etc/subuid and /etc/subgid (scripts/setup.sh does), or set"
+                    + " security.privileged: true in the profile");
+        }
+    }
+
+    /**
      * Takes the lowest free slot for a new container, held until {@link #release} (once its record names it).
      *
      * @throws AgentException.Unavailable when root has no subordinate range big enough, or every slot is taken
      */
     public synchronized long allocate() {
-        if (slots < 1) {
-            throw new AgentException.Unavailable("unprivileged containers need a range of subordinate ids for root:"
-                    + " add root:1000000:1000000000 to /etc/subuid and /etc/subgid (scripts/setup.sh does), or set"
-                    + " security.privileged: true in the profile");
-        }
+        requirePool();
         Set<Long> used = new HashSet<>(claimed);
         for (String name : runtime.names()) {
             used.add(startOf(name));
         }
-        for (long slot = 0; slot < slots; slot++) {
+        for (long slot = 1; slot < slots; slot++) { // slot 0 is the shared range
             long start = base + slot * SIZE;
             if (!used.contains(start)) {
                 claimed.add(start);

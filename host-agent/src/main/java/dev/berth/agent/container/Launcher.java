@@ -251,10 +251,15 @@ public final class Launcher {
                     HostFacts launchHost = host;
                     if (unprivileged) {
                         requireTraversableLxcpath();
-                        // its own range of host ids, held from here until the record names it
-                        long start = idPool.allocate();
+                        long start;
+                        if (profile.spec().security() != null && profile.spec().security().idmap() == ProfileSpec.Idmap.SHARED) {
+                            start = idPool.shared(); // the range every shared container runs as
+                        } else {
+                            // its own range of host ids, held from here until the record names it
+                            start = idPool.allocate();
+                            revert.add(() -> idPool.release(start));
+                        }
                         shift = start;
-                        revert.add(() -> idPool.release(start));
                         launchHost = new HostFacts(host.cgroups(), host.memoryBytes(), host.volumesDir(), host.defaultBridge(),
                                 start, IdPool.SIZE, host.hostPathAllowList());
                     }

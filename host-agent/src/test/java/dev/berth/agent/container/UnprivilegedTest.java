@@ -28,16 +28,21 @@ import org.junit.jupiter.api.Test;
 @RequiresLxc
 class UnprivilegedTest {
 
-    private static final HostFacts HOST = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, Path.of("/var/lib/berth/volumes"),
-            "berthbr0", 100000, 65536, List.of());
-
     private static Containers containers(LxcSandbox sandbox) {
         ProfileRegistry profiles = ProfileRegistry.of(List.of(ProfileDocument.parse("plain.yaml", """
                 name: plain
                 image: busybox
                 limits: {memory: 64MiB, pids: 64}
+                """), ProfileDocument.parse("together.yaml", """
+                name: together
+                image: busybox
+                security: {idmap: shared}
+                mounts:
+                  - {path: /data, volume: common}
                 """)));
-        return Containers.onLxc(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, HOST,
+        HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, sandbox.scratch("volumes"), "berthbr0", 100000, 65536,
+                List.of());
+        return Containers.onLxc(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, host,
                 new AgentLog(new Events(), AgentLog.Level.INFO));
     }
 
@@ -80,6 +85,11 @@ class UnprivilegedTest {
             assertThat(hostUids(initPid(containers, a))).containsOnly(ra.idmapStart());
             assertThat(hostUids(initPid(containers, b))).containsOnly(rb.idmapStart());
             assertThat(run(containers, a, "id -u").stdoutText().strip()).isEqualTo("0");
+            // a command as another user inside (exec --user): that user, shifted on the host
+            try (RuntimeContainer c = containers.runtime.open(a)) {
+                assertThat(c.run(new Command(List.of("sh", "-c", "id -u; id -g; touch /tmp/byuser; stat -c %u /tmp/byuser"),
+                        java.util.Map.of(), "/", 1000, 1000, null)).stdoutText()).isEqualTo("1000\n1000\n1000\n");
+            }
 
             // the image is shared and appears root's inside; what root writes is the range's on the host
             assertThat(run(containers, a, "stat -c '%u:%g' /bin/busybox").stdoutText().strip()).isEqualTo("0:0");
@@ -185,6 +195,31 @@ class UnprivilegedTest {
             containers.lifecycle.changeState(name, Lifecycle.Action.START, false, Duration.ofSeconds(10));
             assertThat(containers.runtime.probe(name).pid()).isNotNull();
             containers.lifecycle.delete(name, true);
+        }
+    }
+
+    @Test
+    void sharedContainersRunAsOneRangeAndWriteToOneVolumeTogether(LxcSandbox sandbox) throws Exception {
+        Containers containers = containers(sandbox);
+        String first = sandbox.name("uh");
+        String second = sandbox.name("ui");
+        String alone = sandbox.name("uj");
+        try (containers) {
+            ContainerRecord r1 = containers.launch(first, List.of("together"), null);
+            ContainerRecord r2 = containers.launch(second, List.of("together"), null);
+            ContainerRecord r3 = containers.launch(alone, List.of("plain"), null);
+            assertThat(r1.idmapStart()).isEqualTo(r2.idmapStart()).isEqualTo(Containers.POOL_START);
+            assertThat(r3.idmapStart()).as("an isolated container never gets the shared range").isNotEqualTo(r1.idmapStart());
+            assertThat(hostUids(initPid(containers, first))).isEqualTo(hostUids(initPid(containers, second)));
+
+            assertThat(run(containers, first, "echo one > /data/log; echo $?").stdoutText().strip()).isEqualTo("0");
+            assertThat(run(containers, second, "echo two >> /data/log; cat /data/log; stat -c %u /data/log").stdoutText())
+                    .isEqualTo("one\ntwo\n0\n");
+            Path log = sandbox.scratch("volumes").resolve("common/log");
+            assertThat((int) Files.getAttribute(log, "unix:uid")).isEqualTo((int) Containers.POOL_START);
+            for (String name : List.of(first, second, alone)) {
+                containers.lifecycle.delete(name, true);
+            }
         }
     }
 }

@@ -21,16 +21,16 @@ import org.junit.jupiter.api.Test;
 @RequiresLxc
 class FilesApiTest {
 
-    private static final String PROFILE = """
-            name: plain
-            image: busybox
-            security: {privileged: true, nesting: false}
-            """;
+    private static String profile(boolean privileged) {
+        return "name: plain\nimage: busybox\nsecurity: {privileged: " + privileged + ", nesting: false}\n";
+    }
 
-    @Test
-    void filesAndDirectoryTreesRoundTripWithModesAndOwners(LxcSandbox sandbox) throws Exception {
+    /** Privileged, and unprivileged (owners as the container sees them, shifted by its range on the host). */
+    @org.junit.jupiter.params.ParameterizedTest(name = "privileged: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void filesAndDirectoryTreesRoundTripWithModesAndOwners(boolean privileged, LxcSandbox sandbox) throws Exception {
         try (TestAgent agent = TestAgent.withNetwork(sandbox)) {
-            String name = launch(agent, sandbox);
+            String name = launch(agent, sandbox, privileged);
             byte[] content = "hello from the host\n".getBytes(StandardCharsets.UTF_8);
             TestAgent.Reply pushed = agent.raw("POST", files(name, "/root/hello.txt"),
                     Map.of("X-Berth-Mode", "0640", "X-Berth-Uid", "1000", "X-Berth-Gid", "1001"), content);
@@ -71,7 +71,7 @@ class FilesApiTest {
     @Test
     void pathsLeavingTheContainersRootAreRefused(LxcSandbox sandbox) throws Exception {
         try (TestAgent agent = TestAgent.withNetwork(sandbox)) {
-            String name = launch(agent, sandbox);
+            String name = launch(agent, sandbox, true);
             Path marker = Files.createTempFile("berth-host-secret", ".txt");
             try {
                 Files.writeString(marker, "host only");
@@ -118,8 +118,8 @@ class FilesApiTest {
         return "/1.0/containers/" + name + "/files?path=" + java.net.URLEncoder.encode(path, StandardCharsets.UTF_8);
     }
 
-    private static String launch(TestAgent agent, LxcSandbox sandbox) throws Exception {
-        agent.profile(PROFILE);
+    private static String launch(TestAgent agent, LxcSandbox sandbox, boolean privileged) throws Exception {
+        agent.profile(profile(privileged));
         String name = sandbox.name("files");
         agent.launch(name, "plain");
         return name;

@@ -33,6 +33,14 @@ class UnprivilegedTest {
                 name: plain
                 image: busybox
                 limits: {memory: 64MiB, pids: 64}
+                """), ProfileDocument.parse("boot.yaml", """
+                name: boot
+                extends: [plain]
+                autostart: true
+                """), ProfileDocument.parse("no-init.yaml", """
+                name: no-init
+                extends: [plain]
+                image: no-init
                 """), ProfileDocument.parse("together.yaml", """
                 name: together
                 image: busybox
@@ -219,6 +227,44 @@ class UnprivilegedTest {
             assertThat((int) Files.getAttribute(log, "unix:uid")).isEqualTo((int) Containers.POOL_START);
             for (String name : List.of(first, second, alone)) {
                 containers.lifecycle.delete(name, true);
+            }
+        }
+    }
+
+    @Test
+    void ephemeralAndAutostartedContainersWorkUnprivilegedAndAFailedStartLeavesNothing(LxcSandbox sandbox) throws Exception {
+        Containers containers = containers(sandbox);
+        String temporary = sandbox.name("uk");
+        String booted = sandbox.name("ul");
+        String broken = sandbox.name("um");
+        try (containers) {
+            // ephemeral: deleted on its stop, and its range free again
+            ContainerRecord t = containers.launcher.launch(temporary, new Launcher.LaunchRequest(List.of("plain"), null, null, true));
+            containers.lifecycle.changeState(temporary, Lifecycle.Action.STOP, true, Duration.ZERO);
+            assertThat(containers.runtime.probe(temporary)).isNull();
+            assertThat(containers.idPool.allocate()).as("the ephemeral container's range is free").isEqualTo(t.idmapStart());
+            containers.idPool.release(t.idmapStart());
+
+            // autostart: what the agent starts at its own start mounts and runs like any start
+            containers.launch(booted, List.of("boot"), null);
+            containers.lifecycle.changeState(booted, Lifecycle.Action.STOP, true, Duration.ZERO);
+            assertThat(containers.lifecycle.autostart()).containsExactly(booted);
+            assertThat(run(containers, booted, "id -u").stdoutText().strip()).isEqualTo("0");
+            assertThat(mountsUnder(sandbox.lxcpath())).isEmpty();
+            containers.lifecycle.delete(booted, true);
+
+            // a start that fails (an image without an init): undone, with no mount, cgroup or range left
+            containers.images.add(java.util.Map.of("kind", "test", "what", "a rootfs without /sbin/init"), List.of("no-init"),
+                    rootfs -> {
+                        Files.createDirectories(rootfs.resolve("etc"));
+                        return List.of();
+                    });
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> containers.launch(broken, List.of("no-init"), null))
+                    .isInstanceOf(dev.berth.lxc.LxcException.StartFailed.class);
+            assertThat(sandbox.lxcpath().resolve(broken)).doesNotExist();
+            assertThat(mountsUnder(sandbox.lxcpath())).isEmpty();
+            try (var cgroups = Files.find(Path.of("/sys/fs/cgroup"), 3, (p, a) -> p.getFileName().toString().endsWith(broken))) {
+                assertThat(cgroups.map(Path::toString)).as("cgroups of the failed start").isEmpty();
             }
         }
     }

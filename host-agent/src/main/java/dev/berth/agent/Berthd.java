@@ -306,12 +306,15 @@ public final class Berthd implements AutoCloseable {
         ContainerSpecs specs = new ContainerSpecs(records, profiles, runtime, images, host, network);
         ContainerNetwork containerNetwork = new ContainerNetwork(network, runtime, records);
         Snapshotting snapshots = new Snapshotting(runtime, records, locks, specs, host, containerNetwork, log);
-        Reconfigure reconfigure = new Reconfigure(runtime, records, specs, host, log);
         IdPool idPool = IdPool.fromSubordinateIds(records, runtime, Path.of("/etc/subuid"), Path.of("/etc/subgid"));
+        Reconfigure reconfigure = new Reconfigure(runtime, records, specs, host, idPool, images, log);
         Launcher launcher = new Launcher(runtime, images, appImages, host, records, locks, specs, containerNetwork, network,
                 snapshots, idPool, log);
         Lifecycle lifecycle = new Lifecycle(runtime, host, records, locks, specs, containerNetwork, log);
         for (String action : runtime.releaseStrayMounts()) {
+            log.warn(action);
+        }
+        for (String action : reconfigure.recoverConversions()) {
             log.warn(action);
         }
         for (String action : lifecycle.recover()) {

@@ -32,14 +32,22 @@ public final class Reconfigure {
     private final HostFacts host;
     private final AgentLog log;
     private final Path lxcpath;
+    private final Conversion conversion;
 
-    public Reconfigure(ContainerRuntime runtime, ContainerRecords records, ContainerSpecs specs, HostFacts host, AgentLog log) {
+    public Reconfigure(ContainerRuntime runtime, ContainerRecords records, ContainerSpecs specs, HostFacts host, IdPool idPool,
+                       dev.berth.agent.image.ImageStore images, AgentLog log) {
         this.runtime = runtime;
         this.records = records;
         this.specs = specs;
         this.host = host;
         this.log = log;
         this.lxcpath = runtime.lxcpath();
+        this.conversion = new Conversion(runtime, records, idPool, images, host, log);
+    }
+
+    /** Conversions to unprivileged an agent was killed in, finished (at the agent's start); one line each. */
+    public List<String> recoverConversions() {
+        return conversion.recover();
     }
 
     /**
@@ -49,14 +57,26 @@ public final class Reconfigure {
     public Reapplied update(String name, Map<String, Object> overrides) {
         ContainerRecord record = records.get(name);
         Map<String, Object> own = Overrides.expand(overrides);
-        specs.compose(record, own);
+        boolean wasPrivileged = record.idmapStart() == null && Launcher.privileged(specs.composed(name).spec());
+        ComposedProfile next = specs.compose(record, own);
         try {
             records.write(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), own, record.created(),
                     record.status(), record.address(), record.forwards(), record.ephemeral(), record.idmapStart()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the record of " + name, e);
         }
-        return reapply(name);
+        Reapplied reapplied = reapply(name);
+        if (wasPrivileged && !Launcher.privileged(next.spec())) {
+            try {
+                String done = conversion.toUnprivileged(name);
+                List<String> live = new java.util.ArrayList<>(reapplied.appliedLive());
+                live.add("security.privileged=false (" + done + ")");
+                return new Reapplied(name, live, reapplied.pending());
+            } catch (IOException e) {
+                throw new dev.berth.agent.error.AgentException.Failed("cannot convert " + name + " to unprivileged: " + e.getMessage(), e);
+            }
+        }
+        return reapplied;
     }
 
     /** What a re-composition changed: limits applied live, and keys that wait for a re-create. */

@@ -177,6 +177,17 @@ public final class LxcRuntime implements ContainerRuntime {
         }
 
         @Override
+        public void convertToIdmappedOverlay(Path lower, long shift) {
+            try {
+                IdmappedRootfs.prepare(c.directory(), lower, shift);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot lay out " + c.name() + "'s layer: " + e.getMessage(), e);
+            }
+            c.setConfigItem("lxc.rootfs.path", "dir:" + IdmappedRootfs.rootfs(c.directory()));
+            c.saveConfig();
+        }
+
+        @Override
         public void destroy() {
             c.destroy();
         }

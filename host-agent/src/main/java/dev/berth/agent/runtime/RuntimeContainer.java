@@ -38,6 +38,9 @@ public interface RuntimeContainer extends AutoCloseable {
      */
     void createOnIdmappedOverlay(Path lower, long shift);
 
+    /** Moves a stopped container defined on liblxc's overlay to the id-mapped rootfs of {@link #createOnIdmappedOverlay} (its layer stays). */
+    void convertToIdmappedOverlay(Path lower, long shift);
+
     void destroy();
 
     /** Starts it as its saved config says; returns once it runs. */

@@ -61,8 +61,8 @@ public final class Containers implements AutoCloseable {
         this.specs = new ContainerSpecs(records, profiles, runtime, images, host, network);
         ContainerNetwork net = new ContainerNetwork(network, runtime, records);
         this.snapshots = new Snapshotting(runtime, records, locks, specs, host, net, log);
-        this.reconfigure = new Reconfigure(runtime, records, specs, host, log);
         this.idPool = new IdPool(records, runtime, poolStart, 64);
+        this.reconfigure = new Reconfigure(runtime, records, specs, host, idPool, images, log);
         this.launcher = new Launcher(runtime, images, appImages, host, records, locks, specs, net, network, snapshots, idPool, log);
         this.lifecycle = new Lifecycle(runtime, host, records, locks, specs, net, log);
     }

@@ -179,6 +179,16 @@ public final class FakeRuntime implements ContainerRuntime {
             }
         }
 
+        @Override
+        public void convertToIdmappedOverlay(Path lower, long shift) {
+            try {
+                Files.writeString(directory().resolve("overlay/source"), lower + "\n");
+                write();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
         private void write() throws IOException {
             StringBuilder text = new StringBuilder();
             configs.getOrDefault(name, List.of()).forEach(e -> text.append(e.getKey()).append(" = ").append(e.getValue()).append('\n'));

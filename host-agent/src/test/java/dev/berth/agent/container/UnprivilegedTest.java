@@ -41,7 +41,12 @@ class UnprivilegedTest {
                 name: no-init
                 extends: [plain]
                 image: no-init
-                """), ProfileDocument.parse("together.yaml", """
+                """), ProfileDocument.parse("with-host-path.yaml", """
+                name: with-host-path
+                extends: [plain]
+                mounts:
+                  - {path: /host, host-path: HOSTPATH}
+                """.replace("HOSTPATH", sandbox.scratch("allowed").resolve("share").toString())), ProfileDocument.parse("together.yaml", """
                 name: together
                 image: busybox
                 security: {idmap: shared}
@@ -49,7 +54,7 @@ class UnprivilegedTest {
                   - {path: /data, volume: common}
                 """)));
         HostFacts host = new HostFacts(HostFacts.Cgroups.V1, 8L << 30, sandbox.scratch("volumes"), "berthbr0", 100000, 65536,
-                List.of());
+                List.of(sandbox.scratch("allowed")));
         return Containers.onLxc(sandbox.lxcpath(), new ImageStore(sandbox.scratch("images")), profiles, host,
                 new AgentLog(new Events(), AgentLog.Level.INFO));
     }
@@ -277,6 +282,28 @@ class UnprivilegedTest {
             try (var cgroups = Files.find(Path.of("/sys/fs/cgroup"), 3, (p, a) -> p.getFileName().toString().endsWith(broken))) {
                 assertThat(cgroups.map(Path::toString)).as("cgroups of the failed start").isEmpty();
             }
+        }
+    }
+
+    @Test
+    void aHostPathKeepsItsHostOwnersAndRootInsideIsNotRootThere(LxcSandbox sandbox) throws Exception {
+        Path share = Files.createDirectories(sandbox.scratch("allowed").resolve("share"));
+        Files.writeString(share.resolve("hosts-file"), "from the host\n");
+        Files.setPosixFilePermissions(share.resolve("hosts-file"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(share, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Containers containers = containers(sandbox);
+        String name = sandbox.name("un");
+        try (containers) {
+            containers.launch(name, List.of("with-host-path"), null);
+            // host root's files are nobody's inside (not mapped), readable as their mode says
+            assertThat(run(containers, name, "stat -c %u /host/hosts-file; cat /host/hosts-file").stdoutText())
+                    .isEqualTo("65534\nfrom the host\n");
+            // and root inside cannot write them, nor make files in the host's directory
+            ExecResult write = run(containers, name, "echo x >> /host/hosts-file; touch /host/new");
+            assertThat(write.exitCode()).isNotZero();
+            assertThat(Files.readString(share.resolve("hosts-file"))).isEqualTo("from the host\n");
+            assertThat(share.resolve("new")).doesNotExist();
+            containers.lifecycle.delete(name, true);
         }
     }
 }

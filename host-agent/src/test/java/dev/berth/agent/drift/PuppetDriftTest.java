@@ -27,7 +27,7 @@ class PuppetDriftTest {
             name: managed
             image: debian/12
             limits: {memory: 512MiB, pids: 2048}
-            security: {privileged: true, nesting: false}
+            security: {privileged: false, nesting: false}
             puppet:
               policy: %s
               interval: 1h

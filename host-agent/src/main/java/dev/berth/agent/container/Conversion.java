@@ -79,7 +79,16 @@ final class Conversion {
             c.clearConfigItem("lxc.idmap");
             c.setConfigItems(List.of(java.util.Map.entry("lxc.idmap", "u 0 " + shift + " " + IdPool.SIZE),
                     java.util.Map.entry("lxc.idmap", "g 0 " + shift + " " + IdPool.SIZE)));
-            c.convertToIdmappedOverlay(lower, shift);
+            // its binds (volumes, host paths) are staged from now on, as a new unprivileged container's are
+            java.util.Map<String, Path> binds = new java.util.LinkedHashMap<>(c.stagedBindSources());
+            if (binds.isEmpty()) {
+                List<dev.berth.profile.LxcConfigItem> entries = c.configItem("lxc.mount.entry").lines()
+                        .map(v -> new dev.berth.profile.LxcConfigItem("lxc.mount.entry", v)).toList();
+                List<dev.berth.profile.LxcConfigItem> staged = Launcher.staged(c, entries, binds);
+                c.clearConfigItem("lxc.mount.entry");
+                c.setConfigItems(staged.stream().map(i -> java.util.Map.entry(i.key(), i.value())).toList());
+            }
+            c.convertToIdmappedOverlay(lower, shift, binds);
         }
         records.write(new ContainerRecord(record.name(), record.imageFingerprint(), record.profiles(), record.overrides(),
                 record.created(), record.status(), record.address(), record.forwards(), record.ephemeral(), shift));

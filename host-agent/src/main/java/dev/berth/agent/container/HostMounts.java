@@ -37,9 +37,11 @@ final class HostMounts {
         if (host.hostPathAllowList().isEmpty()) {
             return; // no host path could have been rendered: nothing to check, and no liblxc call for it
         }
-        List<String> entries = container.configItem("lxc.mount.entry").lines().toList();
-        for (String entry : entries) {
-            String source = entry.strip().split("\\s+", 2)[0];
+        List<String> sources = new java.util.ArrayList<>(container.configItem("lxc.mount.entry").lines()
+                .map(entry -> entry.strip().split("\\s+", 2)[0]).toList());
+        // an unprivileged container's binds are staged: what it mounts is the staged source
+        container.stagedBindSources().values().forEach(p -> sources.add(p.toString()));
+        for (String source : sources) {
             if (!source.startsWith("/") || source.startsWith(host.volumesDir().toString() + "/")
                     || host.hostPathAllowList().stream().noneMatch(Path.of(source).normalize()::startsWith)) {
                 continue;

@@ -133,6 +133,27 @@ public final class Launcher {
         return new Reservation(name);
     }
 
+    /**
+     * An unprivileged container's bind mounts of host directories (volumes, host paths), staged: each
+     * entry's source becomes the container's {@link RuntimeContainer#stagedBind}, and the host source goes
+     * into {@code binds} for the runtime to mount there at each start (its root cannot pass the volumes
+     * directory, which is root's alone).
+     */
+    static List<LxcConfigItem> staged(RuntimeContainer container, List<LxcConfigItem> items, Map<String, Path> binds) {
+        List<LxcConfigItem> out = new ArrayList<>(items.size());
+        for (LxcConfigItem item : items) {
+            String[] fields = item.key().equals("lxc.mount.entry") ? item.value().split(" ", 2) : null;
+            if (fields == null || fields.length < 2 || !fields[0].startsWith("/")) {
+                out.add(item);
+                continue;
+            }
+            String key = "b" + binds.size();
+            binds.put(key, Path.of(fields[0]));
+            out.add(new LxcConfigItem(item.key(), container.stagedBind(key) + " " + fields[1]));
+        }
+        return out;
+    }
+
     /** Whether a profile makes root inside root on the host: only when it says {@code security.privileged: true}. */
     static boolean privileged(ProfileSpec spec) {
         return spec.security() != null && Boolean.TRUE.equals(spec.security().privileged());
@@ -302,11 +323,12 @@ public final class Launcher {
                         config.add(new LxcConfigItem("lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed"));
                     }
                     config.add(new LxcConfigItem("lxc.uts.name", name));
-                    config.addAll(items);
+                    Map<String, Path> binds = new java.util.LinkedHashMap<>();
+                    config.addAll(shift == null ? items : staged(container, items, binds));
                     container.setConfigItems(config.stream().map(i -> Map.entry(i.key(), i.value())).toList());
                     stage("define", "defining " + name + " on image " + image.fingerprint().substring(0, 12));
                     if (shift != null) {
-                        container.createOnIdmappedOverlay(image.rootfs(), shift);
+                        container.createOnIdmappedOverlay(image.rootfs(), shift, binds);
                     } else {
                         container.createOnOverlay(image.rootfs());
                     }

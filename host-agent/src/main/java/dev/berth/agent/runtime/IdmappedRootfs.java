@@ -23,6 +23,8 @@ import java.util.List;
 final class IdmappedRootfs {
 
     static final String SOURCE = "overlay/source";
+    /** The container's bind mounts staged for its start: one "KEY TAB SOURCE" per line, mounted at {@code binds/KEY}. */
+    static final String BINDS = "overlay/binds";
 
     private IdmappedRootfs() {
     }
@@ -33,6 +35,43 @@ final class IdmappedRootfs {
 
     static Path rootfs(Path containerDir) {
         return containerDir.resolve("rootfs");
+    }
+
+    static Path bind(Path containerDir, String key) {
+        return containerDir.resolve("binds").resolve(key);
+    }
+
+    /** The staged binds: key to host source, in order. */
+    static java.util.Map<String, Path> binds(Path containerDir) throws IOException {
+        java.util.Map<String, Path> binds = new java.util.LinkedHashMap<>();
+        Path file = containerDir.resolve(BINDS);
+        if (Files.isRegularFile(file)) {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                int tab = line.indexOf('\t');
+                if (tab > 0) {
+                    binds.put(line.substring(0, tab), Path.of(line.substring(tab + 1)));
+                }
+            }
+        }
+        return binds;
+    }
+
+    /**
+     * Records the host directories bind-mounted into the container (volumes, host paths), staged under its own
+     * directory: its root reaches {@code binds/KEY} (the container directory lets it through), while the sources
+     * may sit in directories only host root may enter (the volumes directory is 0700).
+     */
+    static void stageBinds(Path containerDir, java.util.Map<String, Path> binds, long shift) throws IOException {
+        StringBuilder text = new StringBuilder();
+        binds.forEach((key, source) -> text.append(key).append('\t').append(source.toAbsolutePath()).append('\n'));
+        Files.writeString(containerDir.resolve(BINDS), text, StandardCharsets.UTF_8);
+        Path dir = Files.createDirectories(containerDir.resolve("binds"));
+        Files.setAttribute(dir, "unix:uid", (int) shift);
+        Files.setAttribute(dir, "unix:gid", (int) shift);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-x------"));
+        for (String key : binds.keySet()) {
+            Files.createDirectories(bind(containerDir, key));
+        }
     }
 
     /** Lays out a new container's directories: the upper and work dirs owned by its root ({@code shift}). */
@@ -65,6 +104,9 @@ final class IdmappedRootfs {
         try {
             Mounts.overlay(rootfs(containerDir).toString(), lower.toString(), overlay.resolve("delta").toString(),
                     overlay.resolve("work").toString());
+            for (var bind : binds(containerDir).entrySet()) {
+                Mounts.bind(bind.getValue().toString(), bind(containerDir, bind.getKey()).toString());
+            }
         } catch (IOException | RuntimeException | Error e) {
             try {
                 detach(containerDir); // never leave the image mounted where a delete of the directory would walk into it
@@ -77,7 +119,11 @@ final class IdmappedRootfs {
 
     /** Detaches the rootfs and the id-mapped image from the host (a running container keeps its own copy). */
     static boolean detach(Path containerDir) throws IOException {
-        boolean any = Mounts.detach(rootfs(containerDir).toString());
+        boolean any = false;
+        for (String key : binds(containerDir).keySet()) {
+            any |= Mounts.detach(bind(containerDir, key).toString());
+        }
+        any |= Mounts.detach(rootfs(containerDir).toString());
         return Mounts.detach(containerDir.resolve("overlay/lower").toString()) || any;
     }
 
@@ -95,7 +141,8 @@ final class IdmappedRootfs {
                 continue;
             }
             Path p = Path.of(point);
-            Path dir = p.endsWith("rootfs") ? p.getParent() : p.endsWith("overlay/lower") ? p.getParent().getParent() : null;
+            Path dir = p.endsWith("rootfs") ? p.getParent() : p.endsWith("overlay/lower") ? p.getParent().getParent()
+                    : p.getParent() != null && p.getParent().endsWith("binds") ? p.getParent().getParent() : null;
             if (dir != null && dir.getParent().equals(lxcpath.toAbsolutePath().normalize()) && !dirs.contains(dir)) {
                 dirs.add(dir);
             }

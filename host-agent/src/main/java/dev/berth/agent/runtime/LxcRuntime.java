@@ -167,9 +167,10 @@ public final class LxcRuntime implements ContainerRuntime {
         }
 
         @Override
-        public void createOnIdmappedOverlay(Path lower, long shift) {
+        public void createOnIdmappedOverlay(Path lower, long shift, Map<String, Path> binds) {
             try {
                 IdmappedRootfs.prepare(c.directory(), lower, shift);
+                IdmappedRootfs.stageBinds(c.directory(), binds, shift);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("cannot lay out " + c.name() + "'s layer: " + e.getMessage(), e);
             }
@@ -177,14 +178,24 @@ public final class LxcRuntime implements ContainerRuntime {
         }
 
         @Override
-        public void convertToIdmappedOverlay(Path lower, long shift) {
+        public void convertToIdmappedOverlay(Path lower, long shift, Map<String, Path> binds) {
             try {
                 IdmappedRootfs.prepare(c.directory(), lower, shift);
+                IdmappedRootfs.stageBinds(c.directory(), binds, shift);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("cannot lay out " + c.name() + "'s layer: " + e.getMessage(), e);
             }
             c.setConfigItem("lxc.rootfs.path", "dir:" + IdmappedRootfs.rootfs(c.directory()));
             c.saveConfig();
+        }
+
+        @Override
+        public Map<String, Path> stagedBindSources() {
+            try {
+                return IdmappedRootfs.binds(c.directory());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot read the staged binds of " + c.name() + ": " + e.getMessage(), e);
+            }
         }
 
         @Override

@@ -35,6 +35,8 @@ final class Mounts {
     private static final long MOUNT_ATTR_IDMAP = 0x100000;
     private static final long MS_NODEV = 4;
     private static final long MS_PRIVATE = 1 << 18;
+    private static final long MS_BIND = 4096;
+    private static final long MS_REC = 16384;
     private static final int MNT_DETACH = 2;
     static final int EINVAL = 22;
     static final int ENOENT = 2;
@@ -147,6 +149,12 @@ final class Mounts {
         mount(null, target, null, MS_PRIVATE, null);
     }
 
+    /** Bind-mounts directory {@code source} (with what is mounted below it) at {@code target}, private. */
+    static void bind(String source, String target) throws IOException {
+        mount(source, target, null, MS_BIND | MS_REC, null);
+        mount(null, target, null, MS_PRIVATE, null);
+    }
+
     private static void mount(String source, String target, String type, long flags, String data) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
@@ -155,7 +163,8 @@ final class Mounts {
             MemorySegment options = data == null ? MemorySegment.NULL : arena.allocateFrom(data);
             int rc = (int) MOUNT.invokeExact(state, src, arena.allocateFrom(target), fs, flags, options);
             if (rc < 0) {
-                throw failure(type == null ? "mount (propagation)" : "mount " + type, target, (int) ERRNO.get(state, 0L));
+                throw failure(type != null ? "mount " + type : source != null ? "bind mount of " + source + " at" : "mount (propagation)",
+                        target, (int) ERRNO.get(state, 0L));
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;

@@ -35,11 +35,23 @@ public interface RuntimeContainer extends AutoCloseable {
     /**
      * Defines an unprivileged container on {@code lower} (an image, shared), with its own layer owned by
      * its root ({@code shift} on the host): the image is id-mapped into it at each start, never copied.
+     * {@code binds} (key to host directory) are bind-mounted at {@link #stagedBind} for each start.
      */
-    void createOnIdmappedOverlay(Path lower, long shift);
+    void createOnIdmappedOverlay(Path lower, long shift, Map<String, Path> binds);
 
     /** Moves a stopped container defined on liblxc's overlay to the id-mapped rootfs of {@link #createOnIdmappedOverlay} (its layer stays). */
-    void convertToIdmappedOverlay(Path lower, long shift);
+    void convertToIdmappedOverlay(Path lower, long shift, Map<String, Path> binds);
+
+    /**
+     * Where bind {@code key} of an unprivileged container is staged for its starts (its config's mount
+     * entry names this path; the agent mounts the host source there, see {@link #createOnIdmappedOverlay}).
+     */
+    default Path stagedBind(String key) {
+        return directory().resolve("binds").resolve(key);
+    }
+
+    /** The host sources of the staged binds, by key (empty for a privileged container). */
+    Map<String, Path> stagedBindSources();
 
     void destroy();
 

@@ -99,7 +99,10 @@ public final class Volumes {
         try (var containers = Files.list(lxcpath)) {
             for (Path c : containers.sorted().toList()) {
                 Path config = c.resolve("config");
-                if (Files.isRegularFile(config) && Files.readAllLines(config).stream().anyMatch(l -> l.startsWith(source))) {
+                // an unprivileged container's volumes are staged: their sources are listed beside its config
+                Path staged = c.resolve("overlay/binds");
+                if (Files.isRegularFile(config) && Files.readAllLines(config).stream().anyMatch(l -> l.startsWith(source))
+                        || Files.isRegularFile(staged) && Files.readAllLines(staged).stream().anyMatch(l -> l.endsWith("\t" + dir.resolve(name)))) {
                     users.add(c.getFileName().toString());
                 }
             }

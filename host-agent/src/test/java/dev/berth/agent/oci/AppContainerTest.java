@@ -54,7 +54,7 @@ class AppContainerTest {
                     name: web
                     image: busybox
                     limits: {memory: 128MiB}
-                    security: {privileged: true, nesting: false}
+                    security: {privileged: false, nesting: false}
                     network:
                       ipv4: auto
                       forwards:

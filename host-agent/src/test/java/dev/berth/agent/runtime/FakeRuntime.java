@@ -170,7 +170,12 @@ public final class FakeRuntime implements ContainerRuntime {
         }
 
         @Override
-        public void createOnIdmappedOverlay(Path lower, long shift) {
+        public Map<String, Path> stagedBindSources() {
+            return Map.of();
+        }
+
+        @Override
+        public void createOnIdmappedOverlay(Path lower, long shift, Map<String, Path> binds) {
             createOnOverlay(lower);
             try {
                 Files.writeString(directory().resolve("overlay/source"), lower + "\n");
@@ -180,7 +185,7 @@ public final class FakeRuntime implements ContainerRuntime {
         }
 
         @Override
-        public void convertToIdmappedOverlay(Path lower, long shift) {
+        public void convertToIdmappedOverlay(Path lower, long shift, Map<String, Path> binds) {
             try {
                 Files.writeString(directory().resolve("overlay/source"), lower + "\n");
                 write();

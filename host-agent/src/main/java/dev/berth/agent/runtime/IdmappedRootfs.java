@@ -62,6 +62,10 @@ final class IdmappedRootfs {
      * may sit in directories only host root may enter (the volumes directory is 0700).
      */
     static void stageBinds(Path containerDir, java.util.Map<String, Path> binds, long shift) throws IOException {
+        if (binds.isEmpty()) {
+            Files.deleteIfExists(containerDir.resolve(BINDS));
+            return;
+        }
         StringBuilder text = new StringBuilder();
         binds.forEach((key, source) -> text.append(key).append('\t').append(source.toAbsolutePath()).append('\n'));
         Files.writeString(containerDir.resolve(BINDS), text, StandardCharsets.UTF_8);

@@ -218,6 +218,8 @@ public final class Launcher {
         LxcConfig.render(profile, host, null);
         HostCapacity.check(profile.spec(), host);
         if (!privileged(profile.spec())) {
+            runtime.checkIdmappedMounts(ImageStore.BUSYBOX.equals(imageRef) && !images.find(imageRef).isPresent()
+                    ? images.directory() : images.get(imageRef).rootfs());
             try {
                 requireTraversableLxcpath(); // a 4xx now, not a failed start
             } catch (IOException e) {

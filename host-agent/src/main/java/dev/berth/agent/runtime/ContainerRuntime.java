@@ -65,6 +65,15 @@ public interface ContainerRuntime extends AutoCloseable {
         }
     }
 
+    /**
+     * Whether this host can mount {@code lower} (an image's rootfs, or the image store) id-mapped, as an
+     * unprivileged container's start does.
+     *
+     * @throws AgentException.Invalid naming the reason and the choices when it cannot
+     */
+    default void checkIdmappedMounts(Path lower) {
+    }
+
     /** Mounts an agent killed mid-start left on the host, detached; one line each (for the log). */
     default List<String> releaseStrayMounts() {
         return List.of();

@@ -65,6 +65,36 @@ public final class LxcRuntime implements ContainerRuntime {
         Lxc.validateName(name);
     }
 
+    /** Per filesystem (its device): null when it can be id-mapped, else the reason. */
+    private final java.util.Map<Object, String> idmapSupport = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public void checkIdmappedMounts(Path lower) {
+        Object device;
+        try {
+            device = java.nio.file.Files.getAttribute(lower, "unix:dev");
+        } catch (IOException e) {
+            return; // not there yet (an image made on first use): the start says, if it cannot
+        }
+        String reason = idmapSupport.computeIfAbsent(device, d -> {
+            try {
+                Mounts.MountException e = Mounts.probeIdmap(lower.toString(), namespaces.of(PROBE_SHIFT, IDMAP_SIZE));
+                return e == null ? "" : e.getMessage();
+            } catch (IOException e) {
+                return e.getMessage();
+            }
+        });
+        if (!reason.isEmpty()) {
+            throw new dev.berth.agent.error.AgentException.Invalid("this host cannot mount " + lower + " id-mapped (" + reason
+                    + "), which an unprivileged container's start needs: Linux 5.12 or later and a filesystem with id-mapped"
+                    + " mounts (ext4, xfs, btrfs, tmpfs from 6.3) for the image store; move the image store (images: in"
+                    + " berthd.yaml) to one, or set security.privileged: true in the profile");
+        }
+    }
+
+    /** The map the probe uses: the pool's first range (any map proves the point; this one is cached anyway). */
+    private static final long PROBE_SHIFT = 1_000_000;
+
     @Override
     public List<String> releaseStrayMounts() {
         List<String> released = new java.util.ArrayList<>();

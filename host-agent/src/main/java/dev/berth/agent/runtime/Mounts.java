@@ -122,6 +122,31 @@ final class Mounts {
         }
     }
 
+    /**
+     * Tries what a start does to {@code path} (a detached clone made id-mapped by {@code usernsFd}) and drops
+     * the clone: null when the kernel and the filesystem can, else why not.
+     */
+    static MountException probeIdmap(String path, int usernsFd) {
+        int tree;
+        try {
+            tree = openTreeClone(path);
+        } catch (MountException e) {
+            return e;
+        } catch (IOException e) {
+            return new MountException(e.getMessage(), 0);
+        }
+        try {
+            idmapReadOnly(tree, usernsFd, path);
+            return null;
+        } catch (MountException e) {
+            return e;
+        } catch (IOException e) {
+            return new MountException(e.getMessage(), 0);
+        } finally {
+            close(tree);
+        }
+    }
+
     /** Attaches the detached tree {@code treeFd} at {@code target}. */
     static void moveMount(int treeFd, String target) throws IOException {
         try (Arena arena = Arena.ofConfined()) {

@@ -110,6 +110,20 @@ class LaunchLogicTest {
         }
     }
 
+    @Test
+    void aHostWithoutIdmappedMountsRefusesAnUnprivilegedLaunchBeforeTheOperationAndTakesAPrivilegedOne() throws Exception {
+        FakeRuntime runtime = runtime().withoutIdmappedMounts("mount_setattr (idmap): EINVAL (invalid argument)");
+        try (Containers containers = Containers.onFake(runtime, ProfileRegistry.of(List.of(
+                ProfileDocument.parse("u.yaml", "name: u\nimage: busybox\n"),
+                ProfileDocument.parse("p.yaml", "name: p\nimage: busybox\nsecurity: {privileged: true}\n"))), dir)) {
+            assertThatThrownBy(() -> containers.launcher.check(Launcher.LaunchRequest.of("u")))
+                    .isInstanceOf(dev.berth.agent.error.AgentException.Invalid.class)
+                    .hasMessageContaining("cannot mount").hasMessageContaining("EINVAL").hasMessageContaining("security.privileged: true");
+            containers.launcher.check(Launcher.LaunchRequest.of("p"));
+            assertThat(runtime.calls()).isEmpty(); // nothing was made
+        }
+    }
+
     private static void status(Path containerDir, String status) throws Exception {
         ObjectMapper json = new ObjectMapper();
         Path file = containerDir.resolve("berth.json");

@@ -38,6 +38,22 @@ public final class FakeRuntime implements ContainerRuntime {
         this.lxcpath = lxcpath;
     }
 
+    private volatile String idmapUnsupported;
+
+    /** Makes this host one that cannot do id-mapped mounts, saying {@code reason}. */
+    public FakeRuntime withoutIdmappedMounts(String reason) {
+        this.idmapUnsupported = reason;
+        return this;
+    }
+
+    @Override
+    public void checkIdmappedMounts(Path lower) {
+        if (idmapUnsupported != null) {
+            throw new dev.berth.agent.error.AgentException.Invalid("this host cannot mount " + lower + " id-mapped ("
+                    + idmapUnsupported + "), which an unprivileged container's start needs; set security.privileged: true");
+        }
+    }
+
     /** Makes every later {@code call} (a {@link RuntimeContainer} method name: start, createOnOverlay, ...) fail. */
     public FakeRuntime failAt(String call) {
         failing.add(call);

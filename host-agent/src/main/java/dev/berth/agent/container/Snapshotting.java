@@ -23,6 +23,8 @@ import java.util.function.Supplier;
 public final class Snapshotting {
 
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    /** Half of the agent's 1 s snapshot tick ({@code Berthd}'s timer): how early a due snapshot may be taken. */
+    private static final Duration TICK_SLACK = Duration.ofMillis(500);
     private static final java.time.format.DateTimeFormatter AUTO_NAME = java.time.format.DateTimeFormatter
             .ofPattern("'auto-'yyyyMMdd'T'HHmmss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
@@ -67,7 +69,9 @@ public final class Snapshotting {
             try {
                 List<SnapshotView> autos = list(name).stream().filter(v -> v.name().startsWith("auto-")).toList();
                 Instant last = autos.stream().map(SnapshotView::created).max(Instant::compareTo).orElse(Instant.EPOCH);
-                if (!last.plus(schedule.get().schedule().duration()).isAfter(now)) {
+                // due within half a tick counts as due: the last one was made a few ms after its tick, and waiting
+                // for the next tick would make a 1 s schedule one snapshot every 2 s
+                if (!last.plus(schedule.get().schedule().duration()).minus(TICK_SLACK).isAfter(now)) {
                     done.add("took " + take(name, AUTO_NAME.format(now)).name() + " of " + name);
                 }
                 if (schedule.get().expiry() != null) {

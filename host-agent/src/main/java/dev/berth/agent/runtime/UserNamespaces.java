@@ -4,37 +4,46 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
  * User namespaces that carry a container's id map, as file descriptors for {@code mount_setattr}'s
  * id-mapped mounts. The JVM cannot unshare itself (it has threads), so a child does: {@code unshare
  * --user} runs {@code cat}, blocked on its input, while the agent writes the child's uid and gid
- * maps as root and opens its namespace; then the child goes. One namespace per map, kept while the
- * agent runs (the descriptor keeps it alive), so that a start costs no process once the map is known.
+ * maps as root and opens its namespace; then the child goes. One namespace per map, the last {@link #KEPT}
+ * kept open (the descriptor keeps it alive), so that a start costs no process once its map is known.
  */
 final class UserNamespaces implements AutoCloseable {
 
     private static final long READY_TIMEOUT_MS = 5_000;
 
-    private final Map<Long, Integer> byShift = new ConcurrentHashMap<>();
+    /** Namespaces kept: the most recently used maps (a host with more containers makes the others again when they start). */
+    static final int KEPT = 64;
 
-    /** A user namespace whose uids and gids 0..size-1 are the host's shift..shift+size-1, as an fd owned by this cache. */
-    int of(long shift, long size) throws IOException {
+    /** By shift, in the order of use; each value is an open descriptor, closed when it falls out. */
+    private final Map<Long, Integer> byShift = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Integer> eldest) {
+            if (size() > KEPT) {
+                Mounts.close(eldest.getValue());
+                return true;
+            }
+            return false;
+        }
+    };
+
+    /**
+     * A user namespace whose uids and gids 0..size-1 are the host's shift..shift+size-1, as an fd owned by this
+     * cache: valid until {@link #KEPT} other maps have been used since (callers use it at once, under no other lock).
+     */
+    synchronized int of(long shift, long size) throws IOException {
         Integer known = byShift.get(shift);
         if (known != null) {
             return known;
         }
-        synchronized (this) {
-            known = byShift.get(shift);
-            if (known != null) {
-                return known;
-            }
-            int fd = create(shift, size);
-            byShift.put(shift, fd);
-            return fd;
-        }
+        int fd = create(shift, size);
+        byShift.put(shift, fd);
+        return fd;
     }
 
     private static int create(long shift, long size) throws IOException {
@@ -69,7 +78,7 @@ final class UserNamespaces implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         byShift.values().forEach(Mounts::close);
         byShift.clear();
     }

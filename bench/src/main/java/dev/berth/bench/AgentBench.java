@@ -256,8 +256,8 @@ public final class AgentBench {
         System.out.println("(b) " + count + " launches with parallelism " + parallelism);
         List<Callable<Void>> berth = berthLaunches(0, count);
         List<Callable<Void>> raw = rawLaunches(0, count);
-        double berthRate = count / seconds(allOf(berth, parallelism));
-        double rawRate = count / seconds(allOf(raw, parallelism));
+        double berthRate = count / Measure.seconds(Measure.allOf(berth, parallelism));
+        double rawRate = count / Measure.seconds(Measure.allOf(raw, parallelism));
         String line = String.format(Locale.ROOT, "%-32s berth %6.1f/s   lxc-* %6.1f/s   ratio %.2f   target >= 30/s: %s  (LXD 5.7/s)",
                 "(b) launches per second", berthRate, rawRate, berthRate / rawRate, berthRate >= 30 ? "MET" : "NOT MET");
         System.out.println(line);
@@ -294,11 +294,11 @@ public final class AgentBench {
     // ---- (c) and (d) ----
 
     private void listAndMemory(int running) throws Exception {
-        long rssBefore = rssKib(agent.pid());
+        long rssBefore = HostMemory.rssKib(agent.pid());
         List<Callable<Void>> berth = berthLaunches(50, running);
         List<Callable<Void>> raw = rawLaunches(50, running);
-        allOf(berth, 4);
-        allOf(raw, 4);
+        Measure.allOf(berth, 4);
+        Measure.allOf(raw, 4);
         int listed = client.get("/1.0/containers?recursion=1").body().size();
         System.out.println("(c) GET /1.0/containers?recursion=1 with " + listed + " running vs lxc-ls -f: 30 interleaved, 3 warm-up");
         long[] berthList = new long[30];
@@ -328,11 +328,11 @@ public final class AgentBench {
         System.out.println(line);
         results.add(line);
 
-        long rssAfter = rssKib(agent.pid());
-        double berthMonitor = averagePssKib(berthLxcpath);
-        double rawMonitor = averagePssKib(rawLxcpath);
+        long rssAfter = HostMemory.rssKib(agent.pid());
+        double berthMonitor = HostMemory.averagePssKib(berthLxcpath);
+        double rawMonitor = HostMemory.averagePssKib(rawLxcpath);
         double forkd = ProcessHandle.allProcesses().filter(p -> p.info().command().orElse("").endsWith("berth-forkd"))
-                .mapToDouble(p -> pssKib(p.pid())).sum();
+                .mapToDouble(p -> HostMemory.pssKib(p.pid())).sum();
         double berthPerContainer = berthMonitor + (Math.max(0, rssAfter - rssBefore) + forkd) / (double) listed;
         String rss = String.format(Locale.ROOT, "%-32s %7.1f MiB with %d running (was %.1f MiB with none)   target <= 128 MiB: %s  (LXD 123 MiB)",
                 "(d) berthd resident memory", rssAfter / 1024.0, listed, rssBefore / 1024.0, rssAfter / 1024.0 <= 128 ? "MET" : "NOT MET");
@@ -353,7 +353,7 @@ public final class AgentBench {
                 return null;
             });
         }
-        allOf(deletes, 4);
+        Measure.allOf(deletes, 4);
         for (int i = 0; i < running; i++) {
             new ProcessBuilder("lxc-stop", "-k", "-P", rawLxcpath.toString(), "-n", prefix + "-rb" + i).start().waitFor();
             new ProcessBuilder("lxc-destroy", "-P", rawLxcpath.toString(), "-n", prefix + "-rb" + i).start().waitFor();
@@ -369,7 +369,7 @@ public final class AgentBench {
         JsonNode image = client.run("POST", "/1.0/images", Map.of("source", Map.of("type", "debootstrap"),
                 "aliases", List.of("bench-debian")), OP_TIMEOUT);
         if (!image.get("metadata").get("cached").asBoolean()) {
-            System.out.printf(Locale.ROOT, "    (built the Debian image first: %.0f s)%n", seconds(System.nanoTime() - start));
+            System.out.printf(Locale.ROOT, "    (built the Debian image first: %.0f s)%n", Measure.seconds(System.nanoTime() - start));
         }
         Path rootfs = images.resolve(image.get("metadata").get("fingerprint").asText()).resolve("rootfs");
         profile("bench-debian", "image: bench-debian\nlimits: {memory: 512MiB}\nsecurity: {privileged: true, nesting: false}\n");
@@ -405,14 +405,14 @@ public final class AgentBench {
             }
         }
         String line = String.format(Locale.ROOT, "%-32s berth p50 %6.3f s   lxc-* p50 %6.3f s   ratio %.2f   target <= 0.5 s: %s  (LXD 2.0-2.5 s)",
-                "(e) Debian to systemd running", seconds(Measure.percentile(berth, 50)), seconds(Measure.percentile(raw, 50)),
+                "(e) Debian to systemd running", Measure.seconds(Measure.percentile(berth, 50)), Measure.seconds(Measure.percentile(raw, 50)),
                 (double) Measure.percentile(berth, 50) / Measure.percentile(raw, 50),
                 Measure.percentile(berth, 50) <= 500_000_000L ? "MET" : "NOT MET");
         System.out.println(line);
         results.add(line);
         double ratio = (double) Measure.percentile(unprivileged, 50) / Measure.percentile(berth, 50);
         String uline = String.format(Locale.ROOT, "%-32s berth p50 %6.3f s   privileged p50 %6.3f s   ratio %.2f   target <= 1.10x: %s  (issue 18)",
-                "(e) Debian unprivileged", seconds(Measure.percentile(unprivileged, 50)), seconds(Measure.percentile(berth, 50)),
+                "(e) Debian unprivileged", Measure.seconds(Measure.percentile(unprivileged, 50)), Measure.seconds(Measure.percentile(berth, 50)),
                 ratio, ratio <= 1.1 ? "MET" : "NOT MET");
         System.out.println(uline);
         results.add(uline);
@@ -470,52 +470,6 @@ public final class AgentBench {
         StringBuilder text = new StringBuilder();
         config.forEach((k, v) -> text.append(k).append(" = ").append(v).append('\n'));
         Files.writeString(dir.resolve("config"), text);
-    }
-
-    private static long allOf(List<Callable<Void>> tasks, int parallelism) throws Exception {
-        long start = System.nanoTime();
-        try (ExecutorService pool = Executors.newFixedThreadPool(parallelism)) {
-            for (Future<Void> f : pool.invokeAll(tasks)) {
-                f.get();
-            }
-        }
-        return System.nanoTime() - start;
-    }
-
-    private static double seconds(long nanos) {
-        return nanos / 1e9;
-    }
-
-    private static long rssKib(long pid) throws IOException {
-        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream().filter(l -> l.startsWith("VmRSS:"))
-                .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", ""))).findFirst().orElse(0);
-    }
-
-    private static double pssKib(long pid) {
-        try {
-            return Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup")).stream().filter(l -> l.startsWith("Pss:"))
-                    .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", ""))).findFirst().orElse(0);
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    /** The mean PSS of the LXC monitor processes of the containers in {@code lxcpath}. */
-    private static double averagePssKib(Path lxcpath) throws IOException {
-        List<Long> pids = new ArrayList<>();
-        try (var procs = Files.list(Path.of("/proc"))) {
-            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
-                try {
-                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    if (cmdline.startsWith("[lxc monitor] " + lxcpath + " ")) {
-                        pids.add(Long.parseLong(p.getFileName().toString()));
-                    }
-                } catch (IOException e) {
-                    // gone meanwhile
-                }
-            }
-        }
-        return pids.stream().mapToDouble(AgentBench::pssKib).average().orElse(0);
     }
 
     private void startAgent() throws Exception {

@@ -6,6 +6,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /** What the benchmarks share: timing a command, percentiles, and removing what a run made. */
@@ -67,5 +71,19 @@ final class Measure {
             new ProcessBuilder("lxc-destroy", "-P", lxcpath.toString(), "-n", name).start().waitFor();
         }
         new ProcessBuilder("rm", "-rf", "--one-file-system", lxcpath.toString()).start().waitFor();
+    }
+
+    static long allOf(List<Callable<Void>> tasks, int parallelism) throws Exception {
+        long start = System.nanoTime();
+        try (ExecutorService pool = Executors.newFixedThreadPool(parallelism)) {
+            for (Future<Void> f : pool.invokeAll(tasks)) {
+                f.get();
+            }
+        }
+        return System.nanoTime() - start;
+    }
+
+    static double seconds(long nanos) {
+        return nanos / 1e9;
     }
 }

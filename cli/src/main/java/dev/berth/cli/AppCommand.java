@@ -86,7 +86,7 @@ final class AppCommand {
             command.add("-f");
         }
         command.add(LOG);
-        return ContainerVerbs.run(berth, name, command, null, null, null, false, false, true, null);
+        return ExecVerbs.run(berth, name, command, null, null, null, false, false, true, null);
     }
 
     /** Where the supervisor writes the app's output, inside the system container. */
@@ -105,7 +105,7 @@ final class AppCommand {
              @Option(names = {"-i", "--stdin"}, description = "Send standard input to the command.") boolean stdin,
              @Option(names = {"-t", "--tty"}, description = "Run on a pseudo-terminal (the default when this is a terminal).") boolean tty,
              @Option(names = {"-T", "--no-tty"}, description = "Never a pseudo-terminal.") boolean noTty) throws Exception {
-        return ContainerVerbs.run(berth, name, command, env, cwd, user, stdin, tty, noTty, null, true);
+        return ExecVerbs.run(berth, name, command, env, cwd, user, stdin, tty, noTty, null, true);
     }
 
     @Command(name = "start", description = "Start the app (its system container must be running).")
